@@ -1,0 +1,146 @@
+"""Exact money: currencies, minor units and the rounding policies (PRORATION.md 1 and 4).
+
+Amounts are held as integers of the currency's minor unit (P-MONEY-01); prices are
+exact rationals ``(numerator, denominator)`` of major units, taken from decimal strings
+once when a catalog is loaded. Every prorated amount is computed with integer
+arithmetic and rounded exactly once, at the step the policy names (P-MONEY-03).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import NamedTuple
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "ROUNDING_POLICIES",
+    "Price",
+    "RoundingPolicy",
+    "format_minor",
+    "minor_unit",
+    "parse_decimal",
+    "parse_minor",
+    "prorate",
+]
+
+
+class Price(NamedTuple):
+    """An exact price in major units: ``numerator / denominator`` (P-MONEY-03)."""
+
+    numerator: int
+    denominator: int
+
+    @classmethod
+    def from_decimal(cls, value: Decimal) -> Price:
+        numerator, denominator = value.as_integer_ratio()
+        return cls(numerator, denominator)
+
+    def to_decimal(self) -> Decimal:
+        return Decimal(self.numerator) / Decimal(self.denominator)
+
+
+def parse_decimal(text: object) -> Decimal:
+    """A finite Decimal from a decimal string (never from a float: P-MONEY-01)."""
+    if isinstance(text, bool) or not isinstance(text, str | int):
+        raise ValueError(f"expected a decimal string, got {type(text).__name__}")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a decimal number") from None
+    if not value.is_finite():
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
+@lru_cache(maxsize=None)
+def minor_unit(currency: str) -> int:
+    """P-MONEY-02: digits of the currency's minor unit, from ISO 4217 data in Babel."""
+    from babel.numbers import get_currency_precision, list_currencies
+
+    if currency not in list_currencies():
+        raise ValueError(f"{currency!r} is not an ISO 4217 currency code")
+    return get_currency_precision(currency)
+
+
+def format_minor(amount: int, digits: int) -> str:
+    """Minor units as a decimal string with exactly `digits` fraction digits."""
+    if digits == 0:
+        return str(amount)
+    sign = "-" if amount < 0 else ""
+    whole, fraction = divmod(abs(amount), 10**digits)
+    return f"{sign}{whole}.{fraction:0{digits}d}"
+
+
+def parse_minor(text: object, digits: int) -> int:
+    """A decimal string as exact minor units; more digits than the currency has is an error."""
+    value = parse_decimal(text)
+    scaled = value.scaleb(digits)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{text!r} has more than {digits} decimal places")
+    return int(scaled)
+
+
+# ------------------------------------------------------------------ rounding (section 4)
+
+
+def _round_half_up(numerator: int, denominator: int) -> int:
+    quotient, remainder = divmod(numerator, denominator)
+    return quotient + (1 if 2 * remainder >= denominator else 0)
+
+
+def _round_half_even(numerator: int, denominator: int) -> int:
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2 == 1):
+        return quotient + 1
+    return quotient
+
+
+def _truncate(numerator: int, denominator: int) -> int:
+    return numerator // denominator
+
+
+class RoundingPolicy(NamedTuple):
+    """One row of the rounding table: where rounding happens and how (PRORATION.md 4)."""
+
+    name: str
+    per_unit: bool  # round the effective unit price, then multiply by the quantity
+    round_ratio: object  # (numerator >= 0, denominator > 0) -> int, rounding a magnitude
+    use: str
+
+
+# The policy table. Rounding always acts on a non-negative magnitude (P-RND-04).
+ROUNDING_POLICIES: dict[str, RoundingPolicy] = {
+    policy.name: policy
+    for policy in (
+        RoundingPolicy("line-half-up", False, _round_half_up, "general finance modelling"),
+        RoundingPolicy("line-half-even", False, _round_half_even, "banks, some ERPs"),
+        RoundingPolicy("unit-truncate", True, _truncate, "partner-style per-unit statements"),
+        RoundingPolicy("unit-half-up", True, _round_half_up, "legacy per-unit statements"),
+    )
+}
+DEFAULT_POLICY = "line-half-up"
+
+
+def prorate(
+    price: Price,
+    months_per_cycle: int,
+    quantity: int,
+    billing_days: int,
+    cycle_days: int,
+    digits: int,
+    policy: RoundingPolicy,
+) -> int:
+    """P-CHG-01: ``u * m * q * billing_days / cycle_days`` in minor units, rounded per policy.
+
+    The result is the non-negative magnitude; a credit is its negation (P-RND-04).
+    Line policies round the line once; unit policies round the effective unit price
+    ``u * m * billing_days / cycle_days`` and multiply by ``q`` (P-MONEY-03).
+    """
+    scale = 10**digits
+    unit_numerator = price.numerator * months_per_cycle * billing_days * scale
+    denominator = price.denominator * cycle_days
+    if policy.per_unit:
+        return policy.round_ratio(unit_numerator, denominator) * quantity
+    return policy.round_ratio(unit_numerator * quantity, denominator)
