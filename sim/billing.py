@@ -23,11 +23,13 @@ __all__ = [
     "MOSA_ONLINE_CANCEL_LIMIT",
     "BillingOutcome",
     "Line",
+    "add_seats_outcome",
     "alignment_for",
     "cancel_outcome",
     "change_outcome",
     "full_charge",
     "overlap_cost",
+    "purchase_outcome",
     "reduce_outcome",
 ]
 
@@ -227,3 +229,32 @@ def reduce_outcome(subscription: Subscription, plan: Plan, on: date, new_license
     credit = _line("credit", subscription.subscription_id, plan, plan.price(subscription.term),
                    months, removed, cycle, on, digits, policy, "P-CHG-07")
     return BillingOutcome(None, on, (credit,), 0)
+
+
+# ------------------------------------------------------------- purchases (manual flow)
+
+
+def purchase_outcome(subscription: Subscription, plan: Plan, digits: int,
+                     policy: RoundingPolicy) -> BillingOutcome:
+    """R-MAN-01 step 1: a new subscription anchored on its start day, first cycle in full.
+
+    Billed like the new-term side of P-CHG-03: the whole first cycle is charged upfront.
+    """
+    months = BILLING_FREQUENCY_MONTHS[subscription.billing_frequency]
+    start = subscription.anchor
+    cycle = ChargeCycle(0, start, add_months(start, months) - ONE_DAY)
+    charge = _line("charge", subscription.subscription_id, plan,
+                   plan.price(subscription.term), months, subscription.licenses, cycle, start,
+                   digits, policy, "P-CHG-03")
+    return BillingOutcome(None, start, (charge,), 0)
+
+
+def add_seats_outcome(subscription: Subscription, plan: Plan, on: date, added: int,
+                      digits: int, policy: RoundingPolicy) -> BillingOutcome:
+    """Buying `added` licenses on day `on`: a prorated charge to the cycle's end (P-CHG-01)."""
+    months = BILLING_FREQUENCY_MONTHS[subscription.billing_frequency]
+    cycle = charge_cycle(subscription.anchor, months, on)
+    charge = _line("charge", subscription.subscription_id, plan,
+                   plan.price(subscription.term), months, added, cycle, on, digits, policy,
+                   "P-CHG-01")
+    return BillingOutcome(None, on, (charge,), 0)

@@ -21,7 +21,9 @@ __all__ = [
     "cycles",
     "days_inclusive",
     "is_business_day",
+    "supported_countries",
     "term_end",
+    "term_start",
 ]
 
 ONE_DAY = timedelta(days=1)
@@ -137,7 +139,7 @@ def supported_countries() -> frozenset[str]:
     """ISO 3166 alpha-2 codes the holiday library has calendars for."""
     import holidays
 
-    return frozenset(holidays.list_supported_countries())
+    return frozenset(code for code in holidays.list_supported_countries() if len(code) == 2)
 
 
 def is_business_day(day: date, country: str) -> bool:
@@ -157,3 +159,12 @@ def add_business_days(start: date, business_days: int, country: str) -> date:
         if is_business_day(day, country):
             remaining -= 1
     return day
+
+
+def term_start(first_anchor: date, term: str, on: date) -> date:
+    """The anchor of the term containing `on`: the start or the last renewal (P-CAL-02).
+
+    Renewals count from the first anchor, so a Jan 31 monthly term renews on Feb 28,
+    Mar 31, ... and never drifts.
+    """
+    return charge_cycle(first_anchor, TERM_MONTHS[term], on).start

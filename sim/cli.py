@@ -102,6 +102,121 @@ def _targets(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SCENARIO = "baseline"
+
+
+def _find_scenario(name: str) -> Path:
+    """A scenario file by path, or by name in ./scenarios or the project's scenarios/."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    for folder in (Path("scenarios"), REPO_ROOT / "scenarios"):
+        candidate = folder / f"{name}.toml"
+        if candidate.is_file():
+            return candidate
+    known = sorted(p.stem for p in (REPO_ROOT / "scenarios").glob("*.toml"))
+    raise UsageError(f"no scenario {name!r} (a .toml file, or one of: {', '.join(known)})")
+
+
+class _Progress:
+    """A progress bar on stderr, shown only once a run has lasted a moment."""
+
+    def __init__(self, enabled: bool, label: str, delay: float = 1.5) -> None:
+        import time
+
+        self.enabled = enabled
+        self.label = label
+        self.delay = delay
+        self.started = time.perf_counter()
+        self.shown = False
+        self.tty = sys.stderr.isatty()
+        self.last_decile = -1
+
+    def __call__(self, fraction: float) -> None:
+        import time
+
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.started
+        if elapsed < self.delay and fraction < 1.0:
+            return
+        if not self.shown and fraction >= 1.0:
+            return  # finished before it was worth showing
+        self.shown = True
+        if self.tty:
+            filled = int(fraction * 30)
+            eta = elapsed / fraction - elapsed if fraction > 0 else 0.0
+            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] "
+                             f"{fraction:4.0%} {elapsed:5.1f}s eta {eta:4.0f}s")
+            if fraction >= 1.0:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif int(fraction * 10) > self.last_decile:
+            self.last_decile = int(fraction * 10)
+            print(f"{self.label}: {fraction:.0%} ({elapsed:.1f}s)", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .runner import run_scenario
+    from .scenario import ScenarioError, load_scenario
+
+    path = _find_scenario(args.scenario)
+    overrides = list(args.set or [])
+    if args.tenants is not None:
+        if args.tenants < 1:
+            raise UsageError("--tenants must be >= 1")
+        overrides.append(f"run.tenants={args.tenants}")
+    if args.seed is not None:
+        if args.seed < 0:
+            raise UsageError("--seed must be >= 0")
+        overrides.append(f"run.seed={args.seed}")
+    try:
+        scenario = load_scenario(path, overrides)
+    except ScenarioError as error:
+        raise UsageError(str(error)) from None
+    out = Path(args.out) if args.out else (
+        REPO_ROOT / "reports" / f"{scenario.meta.name}-{scenario.run.seed}")
+    progress = _Progress(not args.quiet, f"{scenario.meta.name}")
+    from .model import InvariantViolation
+
+    try:
+        result = run_scenario(scenario, out, fmt=args.format, trace=args.trace,
+                              strict=args.strict, progress=progress)
+    except InvariantViolation as error:
+        print(f"run_sim.py: invariant violated (--strict): {error}", file=sys.stderr)
+        return EXIT_FINDING
+    if not args.quiet:
+        _print_summary(result)
+    if getattr(args, "report", True):
+        report = _maybe_report(result.directory, args.quiet)
+        if report is not None:
+            return report
+    return EXIT_FINDING if result.violations and args.strict else EXIT_OK
+
+
+def _maybe_report(directory: Path | None, quiet: bool) -> int | None:
+    """Write the report of a finished run when the reports layer is installed."""
+    try:
+        from .report import build_report
+    except ImportError:
+        return None
+    build_report(directory)
+    if not quiet:
+        print(f"report: {directory / 'report.html'}")
+    return None
+
+
+def _print_summary(result) -> None:
+    manifest = result.manifest
+    rows = result.rows
+    print(f"scenario {manifest['scenario_name']} seed {manifest['seed']}: "
+          f"{manifest['tenants']} tenants, {result.requests} change requests, "
+          f"{result.completed} completed in {result.seconds:.1f}s")
+    print(f"records: {result.directory} ({', '.join(f'{k} {v}' for k, v in rows.items())})")
+    print(f"invariant violations: {result.violations}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="run_sim.py",
@@ -128,6 +243,30 @@ def build_parser() -> argparse.ArgumentParser:
                           help="no per-error messages or summary on stderr")
     evaluate.set_defaults(handler=_evaluate)
 
+    run = commands.add_parser(
+        "run",
+        help="simulate a fleet for a scenario and write its records (the main job)",
+        description=(
+            "Simulate a scenario's fleet over its horizon and write the records "
+            "(changes, attempts, ledger, capacity, population, violations, optional trace) "
+            "and manifest.json into reports/<scenario>-<seed>/ (or --out). SCENARIO is a "
+            "TOML file or the name of one in scenarios/ (default: baseline)."
+        ),
+    )
+    run.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, metavar="SCENARIO")
+    run.add_argument("--tenants", type=int, help="override run.tenants")
+    run.add_argument("--seed", type=int, help="override run.seed")
+    run.add_argument("--out", metavar="DIR", help="output directory")
+    run.add_argument("--set", action="append", metavar="KEY=VALUE",
+                     help="override any scenario key, e.g. capacity.workers=8 (repeatable)")
+    run.add_argument("--format", choices=("parquet", "csv"), default="parquet",
+                     help="record file format (default parquet)")
+    run.add_argument("--trace", action="store_true", help="also write the full event trace")
+    run.add_argument("--strict", action="store_true",
+                     help="stop at the first invariant violation (exit 1)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    run.set_defaults(handler=_run)
+
     targets = commands.add_parser(
         "targets", help="list the automatic-change targets of a plan (R-ELIG-13)")
     targets.add_argument("plan", help="plan id, e.g. BUSINESS_BASIC")
@@ -139,9 +278,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
-        if args.command is None:
-            parser.print_help()
-            return EXIT_OK
+        if args.command is None:  # no arguments: the main job on the default scenario
+            args = parser.parse_args(["run"])
         return args.handler(args)
     except UsageError as error:
         print(f"run_sim.py: error: {error}", file=sys.stderr)

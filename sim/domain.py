@@ -51,6 +51,7 @@ class Subscription:
     change_in_progress: bool = False
     eligible_for_change: bool = True
     other_problem: bool = False
+    customised_users: int = 0  # users with some service disabled (R-AUTO-06)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,336 @@
+"""Synthetic tenant fleet: reproducible from the scenario and seed (issue 3, part 2).
+
+The population is generated column-wise with numpy, in fixed chunks of tenants, each
+chunk with its own random stream: tenant ``i`` is the same whatever the fleet size.
+Columns are compact arrays (a million tenants take tens of MB); a tenant becomes a
+:class:`sim.domain.Tenant` object only when it requests a change
+(:meth:`Population.materialise`). Company names come from a seeded Faker pool, so a
+million tenants do not cost a million Faker calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+
+from .calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS
+from .catalog import Catalog, Plan
+from .domain import AddOnRef, Subscription, Tenant
+from .scenario import Scenario
+from .streams import numpy_stream
+
+__all__ = ["CHUNK", "DIRECTIONS", "Population", "TenantExtras", "generate_population"]
+
+CHUNK = 65_536
+DIRECTIONS = ("upgrade", "lateral", "downgrade")
+ACCOUNTS = ("MOSA", "MCA")
+SECTORS = ("commercial", "government", "nonprofit")
+PAYMENTS = ("card", "invoice")
+TERMS = tuple(TERM_MONTHS)
+FREQUENCIES = tuple(BILLING_FREQUENCY_MONTHS)
+TERM_MIN_DAYS = {"P1M": 28, "P1Y": 365, "P3Y": 1095}
+NAME_POOL = 2_000
+LATERAL_BAND = Decimal("0.15")  # a target within +-15% of the current price is a lateral move
+
+
+def _choice(rng: np.random.Generator, weights: dict[str, float], keys: tuple[str, ...],
+            size: int) -> np.ndarray:
+    """Indices into `keys`, drawn with `weights` (keys absent from weights get 0)."""
+    p = np.array([weights.get(key, 0.0) for key in keys], dtype=float)
+    p /= p.sum()
+    return rng.choice(len(keys), size=size, p=p).astype(np.int16)
+
+
+def _targets_by_direction(catalog: Catalog, plan_ids: tuple[str, ...]
+                          ) -> dict[tuple[int, int], np.ndarray]:
+    """For each (plan, direction): candidate target plan indices, by annual price.
+
+    Commercial plans move to commercial plans; government and nonprofit tenants look
+    within their sector and at commercial plans (their move is manual, R-ELIG-06).
+    """
+    price = {pid: catalog.plans[pid].prices["P1Y"] for pid in plan_ids}
+    table = {}
+    for i, pid in enumerate(plan_ids):
+        plan: Plan = catalog.plans[pid]
+        pool = [j for j, other in enumerate(plan_ids) if other != pid and (
+            catalog.plans[other].sector in (plan.sector, "commercial"))]
+        low, high = price[pid] * (1 - LATERAL_BAND), price[pid] * (1 + LATERAL_BAND)
+        groups = {
+            0: [j for j in pool if price[plan_ids[j]] > high],
+            1: [j for j in pool if low <= price[plan_ids[j]] <= high],
+            2: [j for j in pool if price[plan_ids[j]] < low],
+        }
+        for direction, members in groups.items():
+            table[i, direction] = np.array(members or pool, dtype=np.int16)
+    return table
+
+
+@dataclass(slots=True)
+class TenantExtras:
+    """Simulation-only attributes of a tenant that the rules layer does not read."""
+
+    index: int
+    data_gb_per_user: float
+    wire_international: bool
+    provisioning_minutes: float  # 0 when fully provisioned
+
+
+class Population:
+    """Column store of the fleet; row i is tenant i."""
+
+    def __init__(self, scenario: Scenario, catalog: Catalog, plan_ids: tuple[str, ...],
+                 countries: tuple[str, ...], add_on_ids: tuple[str, ...],
+                 columns: dict[str, np.ndarray], names: list[str]) -> None:
+        self.scenario = scenario
+        self.catalog = catalog
+        self.plan_ids = plan_ids
+        self.countries = countries
+        self.add_on_ids = add_on_ids
+        self.columns = columns
+        self.names = names
+        self.size = len(columns["account"])
+
+    def domain(self, index: int) -> str:
+        name = self.names[index % len(self.names)]
+        return f"{name}-{index:x}.example"
+
+    def company(self, index: int) -> str:
+        return self.names[index % len(self.names)].replace("-", " ").title()
+
+    def materialise(self, index: int) -> tuple[Tenant, TenantExtras]:
+        """The tenant as light domain objects, for the rules layer and the processes."""
+        c = self.columns
+        domain = self.domain(index)
+        start = self.scenario.run.start
+        plan = self.plan_ids[c["plan"][index]]
+        term = TERMS[c["term"][index]]
+        anchor = start + timedelta(days=int(c["anchor_offset"][index]))
+        add_on = int(c["add_on"][index])
+        add_ons = []
+        if add_on >= 0:
+            add_on_id = self.add_on_ids[add_on]
+            add_ons.append(AddOnRef(add_on_id, self.catalog.add_ons[add_on_id].blocks_change))
+        provisioning = float(c["provisioning_minutes"][index])
+        primary = Subscription(
+            subscription_id=f"s-{index:07d}-1",
+            plan=plan,
+            domain=domain,
+            licenses=int(c["licenses"][index]),
+            assigned=int(c["assigned"][index]),
+            term=term,
+            billing_frequency=FREQUENCIES[c["frequency"][index]],
+            anchor=anchor,
+            status="provisioning" if provisioning > 0 else "active",
+            provisioned=provisioning == 0,
+            add_ons=add_ons,
+            eligible_for_change=not bool(c["not_eligible"][index]),
+            other_problem=bool(c["other_problem"][index]),
+            customised_users=int(c["customised"][index]),
+        )
+        subscriptions = [primary]
+        if c["duplicate"][index]:
+            subscriptions.append(Subscription(
+                subscription_id=f"s-{index:07d}-2", plan=plan, domain=domain,
+                licenses=int(c["duplicate_licenses"][index]),
+                assigned=int(c["duplicate_licenses"][index]), term=term,
+                billing_frequency=primary.billing_frequency, anchor=anchor))
+        tenant = Tenant(
+            tenant_id=f"t-{index:07d}",
+            domain=domain,
+            country=self.countries[c["country"][index]],
+            billing_account=ACCOUNTS[c["account"][index]],
+            payment_method=PAYMENTS[c["payment"][index]],
+            subscriptions=subscriptions,
+            unpaid_balance=int(c["unpaid_minor"][index]),
+            credit_check_pending=bool(c["credit_check_pending"][index]),
+        )
+        extras = TenantExtras(index, float(c["data_gb_per_user"][index]),
+                              bool(c["wire_international"][index]), provisioning)
+        return tenant, extras
+
+    def rows(self, chunk_size: int = CHUNK) -> Iterator[dict[str, list | np.ndarray]]:
+        """The population table in chunks of columns, for the record files."""
+        c = self.columns
+        start = self.scenario.run.start
+        for begin in range(0, self.size, chunk_size):
+            end = min(begin + chunk_size, self.size)
+            indices = range(begin, end)
+            yield {
+                "tenant_id": [f"t-{i:07d}" for i in indices],
+                "company": [self.company(i) for i in indices],
+                "domain": [self.domain(i) for i in indices],
+                "admin_email": [f"admin@{self.domain(i)}" for i in indices],
+                "billing_account": [ACCOUNTS[v] for v in c["account"][begin:end]],
+                "sector": [SECTORS[v] for v in c["sector"][begin:end]],
+                "country": [self.countries[v] for v in c["country"][begin:end]],
+                "payment_method": [PAYMENTS[v] for v in c["payment"][begin:end]],
+                "plan": [self.plan_ids[v] for v in c["plan"][begin:end]],
+                "term": [TERMS[v] for v in c["term"][begin:end]],
+                "billing_frequency": [FREQUENCIES[v] for v in c["frequency"][begin:end]],
+                "anchor": [(start + timedelta(days=int(v))).isoformat()
+                           for v in c["anchor_offset"][begin:end]],
+                "users": c["assigned"][begin:end],
+                "licenses": c["licenses"][begin:end],
+                "add_on": [self.add_on_ids[v] if v >= 0 else "" for v in c["add_on"][begin:end]],
+                "duplicate_subscription": c["duplicate"][begin:end],
+                "not_provisioned": c["provisioning_minutes"][begin:end] > 0,
+                "not_eligible": c["not_eligible"][begin:end],
+                "other_problem": c["other_problem"][begin:end],
+                "credit_check_pending": c["credit_check_pending"][begin:end],
+                "unpaid_balance_minor": c["unpaid_minor"][begin:end],
+                "customised_users": c["customised"][begin:end],
+                "requests_change": c["request_minute"][begin:end] >= 0,
+            }
+
+
+def generate_population(scenario: Scenario, catalog: Catalog, digits: int,
+                        tenants: int | None = None) -> Population:
+    """Draw the fleet of `scenario` (``run.tenants`` unless `tenants` is given)."""
+    population = scenario.population
+    size = scenario.run.tenants if tenants is None else tenants
+    seed = scenario.run.seed
+    plan_ids = tuple(catalog.plans)
+    countries = tuple(population.countries)
+    add_on_ids = tuple(catalog.add_ons)
+    targets = _targets_by_direction(catalog, plan_ids)
+    arrival_cdf = _arrival_cdf(scenario)
+    parts: list[dict[str, np.ndarray]] = []
+    for chunk, begin in enumerate(range(0, size, CHUNK)):
+        count = min(CHUNK, size - begin)
+        rng = numpy_stream(seed, "population", chunk)
+        parts.append(_chunk(rng, count, scenario, catalog, plan_ids, countries, add_on_ids,
+                            digits, targets, arrival_cdf, numpy_stream(seed, "arrivals", chunk)))
+    columns = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    return Population(scenario, catalog, plan_ids, countries, add_on_ids, columns,
+                      _name_pool(seed))
+
+
+def _name_pool(seed: int) -> list[str]:
+    from faker import Faker
+
+    faker = Faker("en_US")
+    faker.seed_instance(seed)
+    names = []
+    seen = set()
+    while len(names) < NAME_POOL:
+        word = faker.company().lower()
+        slug = "".join(ch if ch.isalnum() else "-" for ch in word).strip("-")
+        slug = "-".join(part for part in slug.split("-") if part)[:40]
+        if slug and slug not in seen:
+            seen.add(slug)
+            names.append(slug)
+    return names
+
+
+def _arrival_cdf(scenario: Scenario) -> np.ndarray:
+    """Cumulative weight of every simulated hour: weekday x hour x month-end x campaigns."""
+    demand = scenario.demand
+    start = scenario.run.start
+    days = scenario.run.horizon_days
+    day_weight = np.empty(days)
+    for n in range(days):
+        day = start + timedelta(days=n)
+        weight = demand.weekday_weights[day.weekday()]
+        next_month = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        if (next_month - day).days <= demand.month_end_days:
+            weight *= demand.month_end_factor
+        for campaign in demand.campaigns:
+            if 0 <= (day - campaign.start).days < campaign.days:
+                weight *= campaign.factor
+        day_weight[n] = weight
+    hourly = np.outer(day_weight, np.array(demand.hour_weights)).ravel()
+    if hourly.sum() <= 0:
+        hourly = np.ones_like(hourly)
+    cdf = np.cumsum(hourly)
+    return cdf / cdf[-1]
+
+
+def _chunk(rng: np.random.Generator, n: int, scenario: Scenario, catalog: Catalog,
+           plan_ids: tuple[str, ...], countries: tuple[str, ...],
+           add_on_ids: tuple[str, ...], digits: int,
+           targets: dict[tuple[int, int], np.ndarray], arrival_cdf: np.ndarray,
+           arrival_rng: np.random.Generator) -> dict[str, np.ndarray]:
+    population = scenario.population
+    blockers = population.blockers
+    demand = scenario.demand
+    account = (rng.random(n) < population.mca_share).astype(np.int8)
+    sector = _choice(rng, population.sectors, SECTORS, n)
+    country = _choice(rng, population.countries, countries, n)
+    payment = _choice(rng, population.payment_methods, PAYMENTS, n)
+    wire_international = rng.random(n) < population.wire_international
+    plan = np.empty(n, dtype=np.int16)
+    for s, mix in enumerate((population.commercial_plans, population.government_plans,
+                             population.nonprofit_plans)):
+        mask = sector == s
+        plan[mask] = _choice(rng, mix, plan_ids, int(mask.sum()))
+    term = _choice(rng, population.terms, TERMS, n)
+    frequency = np.zeros(n, dtype=np.int16)  # monthly
+    for t, mix in ((1, population.annual_term_billing), (2, population.triennial_term_billing)):
+        mask = term == t
+        frequency[mask] = _choice(rng, mix, FREQUENCIES, int(mask.sum()))
+    term_days = np.array([TERM_MIN_DAYS[t] for t in TERMS])[term]
+    anchor_offset = -np.floor(rng.random(n) * term_days).astype(np.int32)
+    users = np.maximum(1, np.rint(rng.lognormal(np.log(population.users_median),
+                                                 population.users_sigma, n))).astype(np.int32)
+    caps = np.array([catalog.plans[p].seat_cap or 1_000_000 for p in plan_ids])[plan]
+    caps = np.where(caps == 300, population.seat_cap_business, caps)
+    users = np.minimum(users, caps)
+    spare = np.floor(users * rng.exponential(population.spare_licenses, n)).astype(np.int32)
+    licenses = np.minimum(users + spare, np.maximum(caps, users))
+    over = rng.random(n) < blockers.over_assigned
+    excess = 1 + rng.poisson(2, n)
+    licenses = np.where(over, np.maximum(users - excess, 1), licenses).astype(np.int32)
+    assigned = np.where(over & (licenses >= users), licenses + 1, users).astype(np.int32)
+    has_add_on = rng.random(n) < population.add_on_share
+    add_on = np.where(has_add_on, _choice(rng, population.add_ons, add_on_ids, n), -1)
+    duplicate = rng.random(n) < blockers.duplicate_product
+    duplicate_licenses = 1 + rng.poisson(2, n).astype(np.int32)
+    provisioning = np.where(
+        rng.random(n) < blockers.not_provisioned,
+        _lognormal(rng, blockers.provisioning_minutes, n), 0.0)
+    not_eligible = rng.random(n) < blockers.not_eligible
+    other_problem = rng.random(n) < blockers.other_problem
+    credit_check_pending = rng.random(n) < blockers.credit_check_pending
+    unpaid = (payment == 1) & (rng.random(n) < blockers.unpaid_balance)
+    balance = rng.lognormal(np.log(max(population.unpaid_balance_median, 1e-9)), 0.8, n)
+    unpaid_minor = np.where(unpaid, np.maximum(1, np.rint(balance * 10**digits)), 0
+                            ).astype(np.int64)
+    customising = rng.random(n) < population.customising_tenants
+    customised = np.where(customising, rng.binomial(assigned, population.customised_user_share),
+                          0).astype(np.int32)
+    data_gb = _lognormal(rng, population.data_gb_per_user, n).astype(np.float32)
+    # Demand: who requests a change, when, in which direction, to which plan.
+    requests = rng.random(n) < demand.request_share
+    direction = _choice(rng, demand.directions, DIRECTIONS, n)
+    pick = rng.random(n)
+    target = np.full(n, -1, dtype=np.int16)
+    for (p, d), candidates in targets.items():
+        mask = requests & (plan == p) & (direction == d)
+        if mask.any():
+            target[mask] = candidates[(pick[mask] * len(candidates)).astype(np.int64)]
+    hours = np.searchsorted(arrival_cdf, arrival_rng.random(n), side="right")
+    hours = np.minimum(hours, len(arrival_cdf) - 1)
+    minute = (hours + arrival_rng.random(n)) * 60.0
+    request_minute = np.where(requests, minute, -1.0)
+    return {
+        "account": account, "sector": sector, "country": country, "payment": payment,
+        "wire_international": wire_international, "plan": plan, "term": term,
+        "frequency": frequency, "anchor_offset": anchor_offset, "licenses": licenses,
+        "assigned": assigned, "add_on": add_on.astype(np.int16), "duplicate": duplicate,
+        "duplicate_licenses": duplicate_licenses, "provisioning_minutes": provisioning,
+        "not_eligible": not_eligible, "other_problem": other_problem,
+        "credit_check_pending": credit_check_pending, "unpaid_minor": unpaid_minor,
+        "customised": customised, "data_gb_per_user": data_gb, "direction": direction,
+        "target": target, "request_minute": request_minute,
+    }
+
+
+def _lognormal(rng: np.random.Generator, spec, n: int) -> np.ndarray:
+    values = rng.lognormal(np.log(max(spec.median, 1e-9)), spec.sigma, n)
+    if spec.cap > 0:
+        values = np.minimum(values, spec.cap)
+    return values

@@ -1,0 +1,223 @@
+"""Record tables of a run, streamed to disk in chunks (issue 3, part 4).
+
+The simulation hands plain tuples to a :class:`Recorder`; each table buffers a chunk of
+rows and writes it as a Parquet row group (or CSV lines), so memory does not grow with
+the fleet. Money columns are integer minor units plus a fixed-point decimal column
+built when the chunk is written (P-MONEY-01: never a binary float).
+:class:`NullRecorder` keeps nothing, for benchmarks and tests that only count.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["SCHEMAS", "NullRecorder", "Recorder", "TableWriter", "file_sha256"]
+
+S, I, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+MONEY = "money"  # marker: an int64 minor-unit column that also gets a decimal twin
+
+# Column name -> type, per table. Money columns "<name>_minor" get a "<name>" decimal twin.
+SCHEMAS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "changes": (
+        ("request_id", S), ("tenant_id", S), ("billing_account", S), ("sector", S),
+        ("country", S), ("payment_method", S), ("subscription_id", S), ("current_plan", S),
+        ("target_plan", S), ("direction", S), ("path", S), ("outcome", S),
+        ("schedule", S), ("alignment", S), ("attempts", I), ("blockers_met", S),
+        ("first_blockers", S), ("requested_at", F), ("order_at", F), ("started_at", F),
+        ("completed_at", F), ("requested_day", S), ("completed_day", S),
+        ("queue_wait_min", F), ("switch_min", F), ("lead_time_min", F), ("sla_breach", B),
+        ("licenses_before", I), ("licenses_after", I), ("users_moved", I),
+        ("credit_minor", MONEY), ("charge_minor", MONEY), ("net_minor", MONEY),
+        ("overlap_cost_minor", MONEY), ("overlap_days", I), ("customisations_lost", I),
+        ("data_at_risk_gb", F), ("data_lost_gb", F), ("wrong_domain", B),
+        ("too_few_licenses", B), ("inactive_new_subscription", B), ("backup_made", B),
+        ("late_credit", B),
+    ),
+    "attempts": (
+        ("request_id", S), ("tenant_id", S), ("billing_account", S), ("sector", S),
+        ("attempt", I), ("at", F), ("day", S), ("blockers", S), ("n_blockers", I),
+        ("action", S), ("delay_min", F),
+    ),
+    "ledger": (
+        ("request_id", S), ("tenant_id", S), ("billing_account", S), ("payment_method", S),
+        ("subscription_id", S), ("plan", S), ("type", S), ("rule", S), ("start", S),
+        ("end", S), ("billing_days", I), ("cycle_days", I), ("quantity", I),
+        ("amount_minor", MONEY), ("currency", S), ("policy", S), ("changed_on", S),
+        ("invoice_date", S), ("cash_date", S), ("late_credit", B),
+    ),
+    "capacity": (("at", F), ("queue_length", I), ("busy_workers", I)),
+    "violations": (("request_id", S), ("rule", S), ("at", F), ("detail", S)),
+    "trace": (("at", F), ("request_id", S), ("event", S), ("detail", S)),
+}
+
+
+def _arrow_schema(columns: Sequence[tuple[str, Any]], digits: int) -> pa.Schema:
+    fields = []
+    for name, kind in columns:
+        if kind == MONEY:
+            fields.append(pa.field(name, pa.int64()))
+            fields.append(pa.field(name.removesuffix("_minor"), pa.decimal128(20, digits)))
+        else:
+            fields.append(pa.field(name, kind))
+    return pa.schema(fields)
+
+
+def _decimal_column(values: Iterable[int | None], digits: int) -> list[Decimal | None]:
+    return [None if v is None else Decimal(v).scaleb(-digits) for v in values]
+
+
+class TableWriter:
+    """Buffers rows of one table and writes them in chunks (Parquet row groups or CSV)."""
+
+    def __init__(self, path: Path, columns: Sequence[tuple[str, Any]], fmt: str, digits: int,
+                 chunk_rows: int = 65_536) -> None:
+        self.path = path
+        self.columns = tuple(columns)
+        self.names = [name for name, _ in self.columns]
+        self.fmt = fmt
+        self.digits = digits
+        self.chunk_rows = chunk_rows
+        self.schema = _arrow_schema(self.columns, digits)
+        self.rows: list[tuple] = []
+        self.count = 0
+        self._writer: Any = None
+        self._csv: Any = None
+
+    def append(self, row: tuple) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.chunk_rows:
+            self.flush()
+
+    def write_columns(self, data: Mapping[str, Any]) -> None:
+        """Write a chunk given as columns (used for the population table)."""
+        self._write_table(pa.table({name: data[name] for name in self.names},
+                                   schema=self.schema))
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        rows, self.rows = self.rows, []
+        arrays = {}
+        for position, (name, kind) in enumerate(self.columns):
+            values = [row[position] for row in rows]
+            if kind == MONEY:
+                arrays[name] = pa.array(values, pa.int64())
+                arrays[name.removesuffix("_minor")] = pa.array(
+                    _decimal_column(values, self.digits), pa.decimal128(20, self.digits))
+            else:
+                arrays[name] = pa.array(values, kind)
+        self._write_table(pa.table(arrays, schema=self.schema))
+
+    def _write_table(self, table: pa.Table) -> None:
+        self.count += table.num_rows
+        if self.fmt == "parquet":
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+            self._writer.write_table(table)
+            return
+        if self._csv is None:
+            self._csv = self.path.open("w", newline="", encoding="utf-8")
+            csv.writer(self._csv).writerow(table.column_names)
+        writer = csv.writer(self._csv)
+        columns = [column.to_pylist() for column in table.columns]
+        for row in zip(*columns, strict=True):
+            writer.writerow(_csv_value(value) for value in row)
+
+    def close(self) -> None:
+        self.flush()
+        if self.fmt == "parquet":
+            if self._writer is None:  # an empty table still gets a file with its schema
+                self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+            self._writer.close()
+        else:
+            if self._csv is None:
+                self._csv = self.path.open("w", newline="", encoding="utf-8")
+                csv.writer(self._csv).writerow(self.schema.names)
+            self._csv.close()
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+class NullRecorder:
+    """Keeps nothing: the default observer (STYLE 9)."""
+
+    trace_enabled = False
+
+    def add(self, table: str, row: tuple) -> None:
+        pass
+
+    def close(self) -> dict[str, int]:
+        return {}
+
+
+class Recorder:
+    """Writes every table of a run into `directory`, one file per table."""
+
+    trace_enabled: bool
+
+    def __init__(self, directory: Path, fmt: str, digits: int, trace: bool = False,
+                 chunk_rows: int = 65_536, population_columns: Sequence[tuple[str, Any]] = ()
+                 ) -> None:
+        if fmt not in ("parquet", "csv"):
+            raise ValueError(f"unknown record format {fmt!r} (parquet or csv)")
+        self.directory = directory
+        self.fmt = fmt
+        self.trace_enabled = trace
+        self.tables: dict[str, TableWriter] = {}
+        suffix = ".parquet" if fmt == "parquet" else ".csv"
+        for name, columns in SCHEMAS.items():
+            if name == "trace" and not trace:
+                continue
+            self.tables[name] = TableWriter(directory / f"{name}{suffix}", columns, fmt, digits,
+                                            chunk_rows)
+        if population_columns:
+            self.tables["population"] = TableWriter(directory / f"population{suffix}",
+                                                    population_columns, fmt, digits, chunk_rows)
+
+    def add(self, table: str, row: tuple) -> None:
+        self.tables[table].append(row)
+
+    def close(self) -> dict[str, int]:
+        for writer in self.tables.values():
+            writer.close()
+        return {name: writer.count for name, writer in self.tables.items()}
+
+    def files(self) -> dict[str, Path]:
+        return {name: writer.path for name, writer in self.tables.items()}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON through a temporary file and a rename: no half-written file remains."""
+    buffer = io.StringIO()
+    json.dump(data, buffer, indent=2, sort_keys=False)
+    buffer.write("\n")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
