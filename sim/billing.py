@@ -54,6 +54,8 @@ class Line(NamedTuple):
     quantity: int
     amount: int  # minor units; credits are negative (P-RND-04)
     rule: str  # the P-CHG rule that produced the line
+    unit_price: Price | None = None  # u, per license per month (for re-rounding, P-RND-03)
+    months: int = 0  # m, months per charge cycle
 
 
 class BillingOutcome(NamedTuple):
@@ -78,7 +80,7 @@ def _line(kind: str, subscription_id: str, plan: Plan, price: Price, months: int
     magnitude = prorate(price, months, quantity, billing_days, cycle_days, digits, policy)
     amount = -magnitude if kind == "credit" else magnitude  # P-RND-04
     return Line(kind, subscription_id, plan.id, start, cycle.end, billing_days, cycle_days,
-                quantity, amount, rule)
+                quantity, amount, rule, price, months)
 
 
 def full_charge(price: Price, months: int, quantity: int, digits: int,

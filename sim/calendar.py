@@ -23,7 +23,6 @@ __all__ = [
     "is_business_day",
     "supported_countries",
     "term_end",
-    "term_start",
 ]
 
 ONE_DAY = timedelta(days=1)
@@ -160,11 +159,3 @@ def add_business_days(start: date, business_days: int, country: str) -> date:
             remaining -= 1
     return day
 
-
-def term_start(first_anchor: date, term: str, on: date) -> date:
-    """The anchor of the term containing `on`: the start or the last renewal (P-CAL-02).
-
-    Renewals count from the first anchor, so a Jan 31 monthly term renews on Feb 28,
-    Mar 31, ... and never drifts.
-    """
-    return charge_cycle(first_anchor, TERM_MONTHS[term], on).start

@@ -43,7 +43,6 @@ from .calendar import (
     add_business_days,
     add_months,
     term_end,
-    term_start,
 )
 from .catalog import Catalog, Plan
 from .clock import MINUTES_PER_DAY, Clock
@@ -67,6 +66,7 @@ __all__ = ["FleetModel", "InvariantViolation"]
 TERM_CHOICES = (("P1M", "monthly"), ("P1Y", "monthly"), ("P1Y", "annual"),
                 ("P3Y", "annual"), ("P3Y", "triennial"))
 MAX_MANUAL_CHECKS = 20
+ONE_DAY = timedelta(days=1)
 
 
 class InvariantViolation(RuntimeError):
@@ -179,13 +179,24 @@ class FleetModel:
         self.open_incidents: dict[str, int] = {}
         self.open_services: frozenset[str] = frozenset()
         self.tenants: dict[int, tuple[Tenant, TenantExtras]] = {}
-        self.first_anchor: dict[str, date] = {}
         self.wire_international: dict[str, bool] = {}
         self.active: dict[str, ChangeRow] = {}
         self.violations = 0
         self.violations_by_rule: dict[str, int] = {}
         self.requests = 0
         self.completed = 0
+        self._event_reads = 0
+
+    @property
+    def events(self) -> int:
+        """SimPy events processed so far: scheduled minus still queued (for benchmarks).
+
+        Read from the environment's event-id counter, so counting costs nothing per
+        event. Each read takes one id; ids only order events, so that shifts nothing.
+        """
+        scheduled = next(self.env._eid) - self._event_reads
+        self._event_reads += 1
+        return scheduled - len(self.env._queue)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -222,10 +233,13 @@ class FleetModel:
         return self.clock.date(self.env.now)
 
     def _renew(self, subscription: Subscription, day: date) -> None:
-        """Move the subscription's anchor to the start of the term containing `day`."""
-        first = self.first_anchor.setdefault(subscription.subscription_id, subscription.anchor)
-        if day > term_end(subscription.anchor, subscription.term) or day < subscription.anchor:
-            subscription.anchor = term_start(first, subscription.term, day)
+        """Renew the subscription up to `day`: its anchor becomes the last renewal.
+
+        P-CAL-02: the anchor is the start or last renewal, and a term ends the day before
+        ``add_months(anchor, term)``; the next term is anchored on the following day.
+        """
+        while day > term_end(subscription.anchor, subscription.term):
+            subscription.anchor = term_end(subscription.anchor, subscription.term) + ONE_DAY
 
     # ---------------------------------------------------------------- processes
 
@@ -510,12 +524,11 @@ class FleetModel:
                             f"{effects.newly_unlicensed} users left without a license")
         if not effects.data_kept:
             self._violation(row.request_id, "INV-02", "an automatic change lost data")
+        changed = effects.new_subscription or subscription
         if effects.new_subscription is not None:
             tenant.subscriptions.append(effects.new_subscription)
-            self.first_anchor[effects.new_subscription.subscription_id] = outcome.effective
-        elif outcome.alignment != "keep-cycle":
-            self.first_anchor[old_id] = outcome.effective
-            subscription.anchor = outcome.effective
+        if outcome.alignment != "keep-cycle":  # P-CHG-03/04: a new term starts
+            changed.anchor = outcome.effective
         self._book(tenant, row, outcome, day)
         row.alignment = outcome.alignment or ""
         row.users_moved = effects.users_moved
@@ -670,7 +683,6 @@ class FleetModel:
                                         cycle_days, self.digits, self.policy)
         row.overlap_cost += outcome.overlap_cost
         tenant.subscriptions.append(new)
-        self.first_anchor[new.subscription_id] = new.anchor
         row.completed_at = env.now
         row.completed_day = day.isoformat()
         row.lead_time_min = env.now - row.requested_at
@@ -709,7 +721,7 @@ class FleetModel:
             line.subscription_id, line.plan, line.type, line.rule, line.start.isoformat(),
             line.end.isoformat(), line.billing_days, line.cycle_days, line.quantity,
             line.amount, self.currency, self.policy.name, changed_on.isoformat(),
-            invoiced.isoformat(), cash.isoformat(), late))
+            invoiced.isoformat(), cash.isoformat(), late, line.unit_price, line.months))
 
     def _finish(self, row: ChangeRow) -> None:
         self.active.pop(row.request_id, None)

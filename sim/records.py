@@ -16,16 +16,20 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .money import Price
+
 __all__ = ["SCHEMAS", "NullRecorder", "Recorder", "TableWriter", "file_sha256"]
 
 S, I, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 MONEY = "money"  # marker: an int64 minor-unit column that also gets a decimal twin
+PRICE = "price"  # marker: an exact sim.money.Price, written as a decimal string
 
 # Column name -> type, per table. Money columns "<name>_minor" get a "<name>" decimal twin.
 SCHEMAS: dict[str, tuple[tuple[str, Any], ...]] = {
@@ -54,7 +58,8 @@ SCHEMAS: dict[str, tuple[tuple[str, Any], ...]] = {
         ("subscription_id", S), ("plan", S), ("type", S), ("rule", S), ("start", S),
         ("end", S), ("billing_days", I), ("cycle_days", I), ("quantity", I),
         ("amount_minor", MONEY), ("currency", S), ("policy", S), ("changed_on", S),
-        ("invoice_date", S), ("cash_date", S), ("late_credit", B),
+        ("invoice_date", S), ("cash_date", S), ("late_credit", B), ("unit_price", PRICE),
+        ("months", I),
     ),
     "capacity": (("at", F), ("queue_length", I), ("busy_workers", I)),
     "violations": (("request_id", S), ("rule", S), ("at", F), ("detail", S)),
@@ -68,9 +73,19 @@ def _arrow_schema(columns: Sequence[tuple[str, Any]], digits: int) -> pa.Schema:
         if kind == MONEY:
             fields.append(pa.field(name, pa.int64()))
             fields.append(pa.field(name.removesuffix("_minor"), pa.decimal128(20, digits)))
+        elif kind == PRICE:
+            fields.append(pa.field(name, pa.string()))
         else:
             fields.append(pa.field(name, kind))
     return pa.schema(fields)
+
+
+@lru_cache(maxsize=4096)
+def _price_text(price: Price | None) -> str | None:
+    """An exact price as a plain decimal string (prices come from decimal strings)."""
+    if price is None:
+        return None
+    return format(price.to_decimal().normalize(), "f")
 
 
 def _decimal_column(values: Iterable[int | None], digits: int) -> list[Decimal | None]:
@@ -115,6 +130,8 @@ class TableWriter:
                 arrays[name] = pa.array(values, pa.int64())
                 arrays[name.removesuffix("_minor")] = pa.array(
                     _decimal_column(values, self.digits), pa.decimal128(20, self.digits))
+            elif kind == PRICE:
+                arrays[name] = pa.array([_price_text(v) for v in values], pa.string())
             else:
                 arrays[name] = pa.array(values, kind)
         self._write_table(pa.table(arrays, schema=self.schema))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -70,10 +71,25 @@ def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
         schema = pq.read_schema(path)
         wanted = [c for c in columns if c in schema.names]
         return pq.read_table(path, columns=wanted).to_pandas()
+    header = path.open(encoding="utf-8").readline().rstrip("\n").split(",")
+    wanted = [c for c in columns if c in header]
+    types = {name: kind for name, kind in _csv_types().items() if name in wanted}
     table = pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(
-        include_columns=None, strings_can_be_null=False))
-    wanted = [c for c in columns if c in table.column_names]
-    return table.select(wanted).to_pandas()
+        include_columns=wanted, column_types=types, strings_can_be_null=False))
+    return table.to_pandas()
+
+
+def _csv_types() -> dict[str, pa.DataType]:
+    """The exact column types of the record tables, so CSV reads like Parquet."""
+    from ..records import MONEY, PRICE, SCHEMAS
+    from ..runner import POPULATION_COLUMNS
+
+    types: dict[str, pa.DataType] = {}
+    for columns in (*SCHEMAS.values(), POPULATION_COLUMNS):
+        for name, kind in columns:
+            types[name] = pa.int64() if kind == MONEY else (
+                pa.string() if kind == PRICE else kind)
+    return types
 
 
 def load_run(directory: str | Path) -> RunRecords:

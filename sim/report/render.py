@@ -32,9 +32,14 @@ SECTIONS = (
 
 
 def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary sibling, then rename it over `path` in one step."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _format_value(metric: dict[str, Any]) -> str:
