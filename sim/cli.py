@@ -212,7 +212,10 @@ def _print_summary(result) -> None:
           f"{manifest['tenants']} tenants, {result.requests} change requests, "
           f"{result.completed} completed in {result.seconds:.1f}s")
     print(f"records: {result.directory} ({', '.join(f'{k} {v}' for k, v in rows.items())})")
-    print(f"invariant violations: {result.violations}")
+    print(f"invariant violations (INV-01..06): {result.violations}")
+    late = manifest["rule_violations"]["P-TIME-03"]["late_credit_lines"]
+    if late:
+        print(f"P-TIME-03: {late} credit line(s) invoiced more than 30 days after the change")
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -183,6 +183,7 @@ class FleetModel:
         self.active: dict[str, ChangeRow] = {}
         self.violations = 0
         self.violations_by_rule: dict[str, int] = {}
+        self.late_credits = 0  # P-TIME-03 credit lines invoiced > 30 days after the change
         self.requests = 0
         self.completed = 0
         self._event_reads = 0
@@ -702,7 +703,9 @@ class FleetModel:
         for line in outcome.lines:
             invoiced = invoice_date(line, account, self.terms)
             late = late_credit(line, invoiced, changed_on, self.terms)
-            row.late_credit = row.late_credit or late
+            if late:  # P-TIME-03: reported, never hidden (not an invariant: no --strict stop)
+                row.late_credit = True
+                self.late_credits += 1
             self._ledger(tenant, row, line, invoiced, late, changed_on, international)
             if line.amount < 0:
                 row.credit += line.amount

@@ -104,6 +104,10 @@ def run_scenario(scenario: Scenario, out_dir: Path, fmt: str = "parquet", trace:
         "completed": model.completed,
         "invariant_violations": {"total": model.violations,
                                  "by_rule": dict(sorted(model.violations_by_rule.items()))},
+        "rule_violations": {"P-TIME-03": {
+            "late_credit_lines": model.late_credits,
+            "rule": "every credit must be on an invoice within "
+                    f"{scenario.billing.credit_invoice_limit_days} days of the change"}},
         "tables": tables,
         "scenario": scenario_to_dict(scenario),
     }
@@ -112,4 +116,4 @@ def run_scenario(scenario: Scenario, out_dir: Path, fmt: str = "parquet", trace:
         shutil.rmtree(out_dir)
     partial.rename(out_dir)
     return RunResult(out_dir, manifest, model.requests, model.completed, model.violations,
-                     0, time.perf_counter() - started, rows)
+                     model.events, time.perf_counter() - started, rows)

@@ -32,6 +32,22 @@ class ScenarioError(ValueError):
     """A scenario is invalid: the message names the file, the key path and the reason."""
 
 
+class FrozenDict(dict):
+    """A read-only dict, so that a scenario is immutable all the way down (and pickles)."""
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> typing.NoReturn:
+        raise TypeError("scenario parameters are immutable")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly
+    __ior__ = _readonly
+
+    def __reduce__(self) -> tuple:
+        return (FrozenDict, (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+
 def P(default: Any, lo: float | None = None, hi: float | None = None, source: str = "model",
       doc: str = "") -> Any:
     """A scenario parameter with its range, its source (doc/3p/model) and a description."""
@@ -44,7 +60,7 @@ def P(default: Any, lo: float | None = None, hi: float | None = None, source: st
 
 def _copy(value: Any) -> Any:
     if isinstance(value, dict):
-        return dict(value)
+        return FrozenDict(value)
     if isinstance(value, list):
         return tuple(value)
     return value
@@ -208,9 +224,7 @@ def _behaviours() -> dict[str, Behaviour]:
 @dataclass(frozen=True, slots=True)
 class Admin:
     response: Lognormal = _lognormal(30.0, 1.0, 0.0)
-    retry_backoff: float = P(240.0, lo=1.0, source="doc",
-                             doc="first wait before a retry: a few hours (median 4 h)")
-    backoff_factor: float = P(2.0, lo=1.0)
+    backoff_factor: float = P(2.0, lo=1.0, doc="each retry waits this much longer")
     max_attempts: int = P(5, lo=1, hi=100)
     after_max_attempts: str = P("manual", doc="'manual' or 'give_up'")
     blockers: dict[str, Behaviour] = P(_behaviours())
@@ -309,8 +323,8 @@ def _convert(kind: Any, value: Any, path: str, meta: Mapping[str, Any]) -> Any:
         key_kind, value_kind = typing.get_args(kind)
         if not isinstance(value, Mapping):
             _fail(path, f"expected a table, got {type(value).__name__}")
-        return {key: _convert(value_kind, item, f"{path}.{key}", meta)
-                for key, item in value.items()}
+        return FrozenDict({key: _convert(value_kind, item, f"{path}.{key}", meta)
+                           for key, item in value.items()})
     if origin is tuple:
         item_kind = typing.get_args(kind)[0]
         if not isinstance(value, list | tuple):
