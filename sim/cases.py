@@ -44,6 +44,9 @@ __all__ = [
 ]
 
 FORMAT = 1
+# Dates a case may carry: terms and invoices of a date must stay representable (P3Y
+# terms, invoices and wire settlements run a few years past the last day).
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 class CaseError(ValueError):
@@ -83,9 +86,10 @@ def _join(path: str, key: str) -> str:
 def _object(value: Any, path: str, allowed: frozenset[str]) -> Mapping[str, Any]:
     if not isinstance(value, dict):
         raise CaseError(path, f"expected an object, got {_kind(value)}")
-    for key in value:
-        if key not in allowed:
-            raise CaseError(_join(path, key), "unknown field")
+    if not allowed.issuperset(value):
+        for key in value:
+            if key not in allowed:
+                raise CaseError(_join(path, key), "unknown field")
     return value
 
 
@@ -99,6 +103,8 @@ def _kind(value: Any) -> str:
 def _get(obj: Mapping[str, Any], key: str, path: str, kind: type, default: Any = _MISSING
          ) -> Any:
     value = obj.get(key, _MISSING)
+    if type(value) is kind:  # the common case (JSON gives exact types; bool is not int)
+        return value
     if value is _MISSING or (value is None and default is not _MISSING):
         if default is _MISSING:
             raise CaseError(_join(path, key), "missing")
@@ -124,14 +130,16 @@ def _choice(obj: Mapping[str, Any], key: str, path: str, choices: tuple[str, ...
 
 def _date(obj: Mapping[str, Any], key: str, path: str, default: Any = _MISSING) -> date:
     value = _get(obj, key, path, str, default)
-    if isinstance(value, date):
-        return value
     if len(value) != 10 or value[4] != "-" or value[7] != "-":
         raise CaseError(_join(path, key), f"{value!r} is not a date (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError as error:
         raise CaseError(_join(path, key), f"{value!r} is not a valid date: {error}") from None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise CaseError(_join(path, key), f"{value!r} is outside the supported years "
+                        f"{MIN_YEAR}..{MAX_YEAR}")
+    return parsed
 
 
 def _count(obj: Mapping[str, Any], key: str, path: str, minimum: int,
@@ -156,16 +164,18 @@ SUBSCRIPTION_FIELDS = frozenset({"subscription_id", "plan", "domain", "status", 
 REQUEST_FIELDS = frozenset({"kind", "subscription_id", "target_plan", "on", "licenses", "term",
                             "billing_frequency", "schedule"})
 
-_catalog_cache: dict[str, Catalog] = {}
+_catalog_cache: dict[tuple[int, str], tuple[Catalog, Catalog]] = {}
 
 
 def _parse_catalog(raw: Any, base: Catalog) -> Catalog:
     obj = _object(raw, "catalog", frozenset({"plans"}))
     plans_raw = _get(obj, "plans", "catalog", list)
+    # Merged catalogs are cached per base catalog object (the entry keeps its base alive,
+    # so an id is never reused while cached) and per plan list.
     key = json.dumps(plans_raw, sort_keys=True)
-    cached = _catalog_cache.get(key)
-    if cached is not None:
-        return cached
+    cached = _catalog_cache.get((id(base), key))
+    if cached is not None and cached[0] is base:
+        return cached[1]
     plans = []
     for index, entry in enumerate(plans_raw):
         path = f"catalog.plans[{index}]"
@@ -178,7 +188,7 @@ def _parse_catalog(raw: Any, base: Catalog) -> Catalog:
             raise CaseError("", str(error)) from None
     catalog = base.with_plans(plans)
     if len(_catalog_cache) < 256:
-        _catalog_cache[key] = catalog
+        _catalog_cache[id(base), key] = (base, catalog)
     return catalog
 
 
@@ -338,8 +348,9 @@ def _parse_request(raw: Any, tenant: Tenant, catalog: Catalog) -> Request:
 def parse_case(raw: Any, base: Catalog | None = None) -> Case:
     """Validate one case object (CASES.md) into domain objects, or raise CaseError."""
     obj = _object(raw, "", CASE_FIELDS)
-    if obj.get("format", FORMAT) != FORMAT:
-        raise CaseError("format", f"unsupported format {obj['format']!r} (expected {FORMAT})")
+    version = obj.get("format", FORMAT)
+    if type(version) is not int or version != FORMAT:
+        raise CaseError("format", f"unsupported format {version!r} (expected {FORMAT})")
     case_id = _get(obj, "case_id", "", str)
     currency = _get(obj, "currency", "", str, "USD")
     try:

@@ -180,6 +180,9 @@ def parse_plan(
     _check_keys(raw, PLAN_KEYS, path)
     if "id" in raw and raw["id"] != plan_id:
         raise CatalogError(f"{path}.id: {raw['id']!r} differs from the key {plan_id!r}")
+    for key in ("name", "product"):
+        if key in raw and not isinstance(raw[key], str):
+            raise CatalogError(f"{path}.{key}: expected a string, got {type(raw[key]).__name__}")
     sector = _require(raw, "sector", path, str)
     if sector not in SECTORS:
         raise CatalogError(f"{path}.sector: {sector!r} is not one of {', '.join(SECTORS)}")

@@ -68,7 +68,12 @@ def _evaluate(args: argparse.Namespace) -> int:
                 if isinstance(raw, CaseError):
                     record: dict[str, Any] = {"case_id": None, "error": str(raw)}
                 else:
-                    record = evaluate_json(raw)
+                    try:
+                        record = evaluate_json(raw)
+                    except Exception as error:  # a defect, reported per case, never a crash
+                        case_id = raw.get("case_id") if isinstance(raw, dict) else None
+                        record = {"case_id": case_id if isinstance(case_id, str) else None,
+                                  "error": f"internal error: {type(error).__name__}: {error}"}
                 if "error" in record:
                     errors += 1
                     if not args.quiet:

@@ -40,6 +40,9 @@ class Price(NamedTuple):
         return Decimal(self.numerator) / Decimal(self.denominator)
 
 
+MAX_EXPONENT = 30  # money beyond 10^30 or finer than 10^-30 is a typo, not a price
+
+
 def parse_decimal(text: object) -> Decimal:
     """A finite Decimal from a decimal string (never from a float: P-MONEY-01)."""
     if isinstance(text, bool) or not isinstance(text, str | int):
@@ -50,17 +53,30 @@ def parse_decimal(text: object) -> Decimal:
         raise ValueError(f"{text!r} is not a decimal number") from None
     if not value.is_finite():
         raise ValueError(f"{text!r} is not a finite number")
+    if value and not -MAX_EXPONENT <= value.adjusted() <= MAX_EXPONENT:
+        raise ValueError(f"{text!r} is out of range")
+    if int(value.as_tuple().exponent) < -MAX_EXPONENT:
+        raise ValueError(f"{text!r} has too many decimal places")
     return value
 
 
 @lru_cache(maxsize=None)
 def minor_unit(currency: str) -> int:
-    """P-MONEY-02: digits of the currency's minor unit, from ISO 4217 data in Babel."""
-    from babel.numbers import get_currency_precision, list_currencies
+    """P-MONEY-02: digits of the currency's minor unit, from the ISO 4217 tables.
 
-    if currency not in list_currencies():
-        raise ValueError(f"{currency!r} is not an ISO 4217 currency code")
-    return get_currency_precision(currency)
+    The `iso4217` package ships the maintenance agency's list (Babel's CLDR digits differ
+    for a few codes, e.g. IQD, HUF). Codes without a minor unit (gold, test codes) and
+    unknown codes are errors.
+    """
+    from iso4217 import Currency
+
+    try:
+        exponent = Currency(currency).exponent
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(f"{currency!r} is not an ISO 4217 currency code") from None
+    if exponent is None:
+        raise ValueError(f"{currency!r} has no minor unit (not a currency for billing)")
+    return exponent
 
 
 def format_minor(amount: int, digits: int) -> str:
@@ -72,13 +88,30 @@ def format_minor(amount: int, digits: int) -> str:
     return f"{sign}{whole}.{fraction:0{digits}d}"
 
 
+MAX_MINOR = 10**18 - 1  # fits a signed 64-bit column and a decimal128(20, d)
+
+
 def parse_minor(text: object, digits: int) -> int:
-    """A decimal string as exact minor units; more digits than the currency has is an error."""
+    """A decimal string as exact minor units (integer arithmetic, any number of digits).
+
+    More fraction digits than the currency has is an error unless they are zeros, and so
+    is a magnitude beyond :data:`MAX_MINOR` minor units.
+    """
     value = parse_decimal(text)
-    scaled = value.scaleb(digits)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{text!r} has more than {digits} decimal places")
-    return int(scaled)
+    sign, digit_tuple, exponent = value.as_tuple()
+    coefficient = int("".join(map(str, digit_tuple))) if digit_tuple else 0
+    shift = int(exponent) + digits
+    if coefficient and shift > 18:
+        raise ValueError(f"{text!r} is out of range")
+    if shift >= 0:
+        minor = coefficient * 10**shift
+    else:
+        minor, remainder = divmod(coefficient, 10**-shift)
+        if remainder:
+            raise ValueError(f"{text!r} has more than {digits} decimal places")
+    if minor > MAX_MINOR:
+        raise ValueError(f"{text!r} is out of range")
+    return -minor if sign else minor
 
 
 # ------------------------------------------------------------------ rounding (section 4)

@@ -137,7 +137,7 @@ def test_no_arguments_runs_the_baseline(monkeypatch, tmp_path, capsys):
     assert seen["scenario"].run.tenants == 10_000
     assert Path(seen["out"]) == sim.cli.REPO_ROOT / "reports" / "baseline-1"
     out, err = capsys.readouterr()
-    assert "scenario baseline seed 1" in out and "invariant violations: 0" in out
+    assert "scenario baseline seed 1" in out and "invariant violations (INV-01..06): 0" in out
     assert "Traceback" not in err
 
 
