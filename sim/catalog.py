@@ -135,7 +135,7 @@ def _require(mapping: Mapping[str, Any], key: str, path: str, kind: type | tuple
     if key not in mapping:
         raise CatalogError(f"{path}.{key}: missing")
     value = mapping[key]
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
         name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
         raise CatalogError(f"{path}.{key}: expected {name}, got {type(value).__name__}")
     return value

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .calendar import add_business_days, add_months
 from .billing import Line
+from .calendar import add_business_days, add_months
 
 __all__ = ["BillingTerms", "cash_date", "invoice_date", "late_credit"]
 

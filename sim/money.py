@@ -9,7 +9,7 @@ arithmetic and rounded exactly once, at the step the policy names (P-MONEY-03).
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 from typing import NamedTuple
 
 __all__ = [
@@ -60,7 +60,7 @@ def parse_decimal(text: object) -> Decimal:
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def minor_unit(currency: str) -> int:
     """P-MONEY-02: digits of the currency's minor unit, from the ISO 4217 tables.
 

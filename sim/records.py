@@ -27,7 +27,7 @@ from .money import Price
 
 __all__ = ["SCHEMAS", "NullRecorder", "Recorder", "TableWriter", "file_sha256"]
 
-S, I, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+S, INT, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 MONEY = "money"  # marker: an int64 minor-unit column that also gets a decimal twin
 PRICE = "price"  # marker: an exact sim.money.Price, written as a decimal string
 
@@ -37,31 +37,31 @@ SCHEMAS: dict[str, tuple[tuple[str, Any], ...]] = {
         ("request_id", S), ("tenant_id", S), ("billing_account", S), ("sector", S),
         ("country", S), ("payment_method", S), ("subscription_id", S), ("current_plan", S),
         ("target_plan", S), ("direction", S), ("path", S), ("outcome", S),
-        ("schedule", S), ("alignment", S), ("attempts", I), ("blockers_met", S),
+        ("schedule", S), ("alignment", S), ("attempts", INT), ("blockers_met", S),
         ("first_blockers", S), ("requested_at", F), ("order_at", F), ("started_at", F),
         ("completed_at", F), ("requested_day", S), ("completed_day", S),
         ("queue_wait_min", F), ("switch_min", F), ("lead_time_min", F), ("sla_breach", B),
-        ("licenses_before", I), ("licenses_after", I), ("users_moved", I),
+        ("licenses_before", INT), ("licenses_after", INT), ("users_moved", INT),
         ("credit_minor", MONEY), ("charge_minor", MONEY), ("net_minor", MONEY),
-        ("overlap_cost_minor", MONEY), ("overlap_days", I), ("customisations_lost", I),
+        ("overlap_cost_minor", MONEY), ("overlap_days", INT), ("customisations_lost", INT),
         ("data_at_risk_gb", F), ("data_lost_gb", F), ("wrong_domain", B),
         ("too_few_licenses", B), ("inactive_new_subscription", B), ("backup_made", B),
         ("late_credit", B),
     ),
     "attempts": (
         ("request_id", S), ("tenant_id", S), ("billing_account", S), ("sector", S),
-        ("attempt", I), ("at", F), ("day", S), ("blockers", S), ("n_blockers", I),
+        ("attempt", INT), ("at", F), ("day", S), ("blockers", S), ("n_blockers", INT),
         ("action", S), ("delay_min", F),
     ),
     "ledger": (
         ("request_id", S), ("tenant_id", S), ("billing_account", S), ("payment_method", S),
         ("subscription_id", S), ("plan", S), ("type", S), ("rule", S), ("start", S),
-        ("end", S), ("billing_days", I), ("cycle_days", I), ("quantity", I),
+        ("end", S), ("billing_days", INT), ("cycle_days", INT), ("quantity", INT),
         ("amount_minor", MONEY), ("currency", S), ("policy", S), ("changed_on", S),
         ("invoice_date", S), ("cash_date", S), ("late_credit", B), ("unit_price", PRICE),
-        ("months", I),
+        ("months", INT),
     ),
-    "capacity": (("at", F), ("queue_length", I), ("busy_workers", I)),
+    "capacity": (("at", F), ("queue_length", INT), ("busy_workers", INT)),
     "violations": (("request_id", S), ("rule", S), ("at", F), ("detail", S)),
     "trace": (("at", F), ("request_id", S), ("event", S), ("detail", S)),
 }

@@ -28,14 +28,14 @@ from .scenario import Scenario, scenario_to_dict
 
 __all__ = ["POPULATION_COLUMNS", "RunResult", "run_scenario", "simulate"]
 
-S, I, B = pa.string(), pa.int64(), pa.bool_()
+S, INT, B = pa.string(), pa.int64(), pa.bool_()
 POPULATION_COLUMNS = (
     ("tenant_id", S), ("company", S), ("domain", S), ("admin_email", S),
     ("billing_account", S), ("sector", S), ("country", S), ("payment_method", S),
-    ("plan", S), ("term", S), ("billing_frequency", S), ("anchor", S), ("users", I),
-    ("licenses", I), ("add_on", S), ("duplicate_subscription", B), ("not_provisioned", B),
+    ("plan", S), ("term", S), ("billing_frequency", S), ("anchor", S), ("users", INT),
+    ("licenses", INT), ("add_on", S), ("duplicate_subscription", B), ("not_provisioned", B),
     ("not_eligible", B), ("other_problem", B), ("credit_check_pending", B),
-    ("unpaid_balance_minor", I), ("customised_users", I), ("requests_change", B),
+    ("unpaid_balance_minor", INT), ("customised_users", INT), ("requests_change", B),
 )
 
 

@@ -320,7 +320,7 @@ def _convert(kind: Any, value: Any, path: str, meta: Mapping[str, Any]) -> Any:
             _fail(path, f"expected a table, got {type(value).__name__}")
         return _build(kind, value, path)
     if origin is dict:
-        key_kind, value_kind = typing.get_args(kind)
+        _key_kind, value_kind = typing.get_args(kind)
         if not isinstance(value, Mapping):
             _fail(path, f"expected a table, got {type(value).__name__}")
         return FrozenDict({key: _convert(value_kind, item, f"{path}.{key}", meta)

@@ -18,8 +18,8 @@ from sim.billing import cancel_outcome, change_outcome, full_charge
 from sim.catalog import Plan
 from sim.domain import Subscription
 from sim.money import (
-    MAX_MINOR,
     DEFAULT_POLICY,
+    MAX_MINOR,
     ROUNDING_POLICIES,
     Price,
     format_minor,

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-__all__ = ["RunRecords", "RunError", "load_run"]
+__all__ = ["RunError", "RunRecords", "load_run"]
 
 # Only the columns the statistics use are read, so memory follows what is needed.
 COLUMNS: dict[str, tuple[str, ...]] = {
