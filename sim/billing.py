@@ -137,6 +137,10 @@ def change_outcome(subscription: Subscription, current: Plan, target: Plan, on: 
                    new_subscription_id: str | None = None) -> BillingOutcome:
     """Lines of an allowed automatic change requested on day `on`.
 
+    The credit line is the prorated credit for the unused part of the old
+    subscription's paid cycle (R-BILL-02); billing of the old plan stops and of the new
+    one starts on the effective day (R-BILL-01).
+
     `licenses` is the new plan's license count. Only the licenses that move leave the
     old plan: a partial MCA move (R-PATH-02) credits ``min(licenses, old)`` and the
     rest stay billed on the old subscription, so no user is left unlicensed (INV-01).

@@ -60,7 +60,8 @@ def invoice_date(line: Line, billing_account: str, terms: BillingTerms = DEFAULT
 def cash_date(line: Line, invoiced: date, billing_account: str, payment_method: str,
               country: str, international: bool = False,
               terms: BillingTerms = DEFAULT_TERMS) -> date:
-    """The latest day the cash of `line` moves (P-TIME-04)."""
+    """The latest day the cash of `line` moves (P-TIME-04): how long a credit takes to
+    reach the customer depends on the payment method (R-BILL-04)."""
     if payment_method == "card":
         days = terms.mca_card_days if billing_account == "MCA" else terms.mosa_card_days
         return invoiced + timedelta(days=days)

@@ -167,6 +167,9 @@ def prorate(
 ) -> int:
     """P-CHG-01: ``u * m * q * billing_days / cycle_days`` in minor units, rounded per policy.
 
+    Pure integer arithmetic: the same inputs give the same amount on every machine, run
+    and worker count (P-RND-02).
+
     The result is the non-negative magnitude; a credit is its negation (P-RND-04).
     Line policies round the line once; unit policies round the effective unit price
     ``u * m * billing_days / cycle_days`` and multiply by ``q`` (P-MONEY-03).
