@@ -79,6 +79,8 @@ def _utilisation(summary: Summary, ax) -> None:
              label="queue")
     ax2.set_ylabel("mean queue length (changes)")
     ax.set_title("Change workers: utilisation and queue (time-weighted daily means)")
+    handles = ax.get_lines() + ax2.get_lines()
+    ax.legend(handles, [line.get_label() for line in handles], loc="upper left")
 
 
 def _waits(summary: Summary, ax) -> None:
