@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from .billing import BillingOutcome, cancel_outcome, change_outcome, reduce_outcome
@@ -39,6 +40,7 @@ __all__ = [
     "evaluate",
     "evaluate_json",
     "parse_case",
+    "read_case_file",
     "read_cases",
     "verdict_to_json",
 ]
@@ -487,3 +489,45 @@ def read_cases(text: str, source: str = "<input>") -> Iterator[Any]:
         except json.JSONDecodeError as error:
             yield CaseError("", f"{source}:{number}: invalid JSON: {error.msg} "
                             f"(column {error.colno})")
+
+
+def read_case_file(path: str | Path) -> Iterator[Any]:
+    """Like :func:`read_cases`, but streams JSON Lines from a file one line at a time.
+
+    A JSON array or a single (pretty-printed) case is read whole; JSON Lines are never
+    held in memory all at once, so a file of millions of cases evaluates in flat memory.
+    A line that is not UTF-8 or not JSON yields a :class:`CaseError`; the rest go on.
+    """
+    path = Path(path)
+    with path.open("rb") as handle:
+        number, first = 0, b""
+        while not first.strip():
+            first = handle.readline()
+            number += 1
+            if not first:
+                return
+        try:
+            first_object = json.loads(first)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            first_object = _MISSING
+        if first_object is _MISSING or first.lstrip()[:1] == b"[":
+            data = first + handle.read()
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as error:
+                yield CaseError("", f"{path}: not UTF-8 text ({error.reason})")
+                return
+            yield from read_cases(text, str(path))
+            return
+        yield first_object
+        for line in handle:
+            number += 1
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError as error:
+                yield CaseError("", f"{path}:{number}: not UTF-8 text ({error.reason})")
+            except json.JSONDecodeError as error:
+                yield CaseError("", f"{path}:{number}: invalid JSON: {error.msg} "
+                                f"(column {error.colno})")

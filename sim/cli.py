@@ -32,38 +32,48 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _case_files(paths: Sequence[str]) -> Iterator[tuple[str, str]]:
-    """(source name, text) for every input: files, directories of case files, or '-'."""
+def _case_sources(paths: Sequence[str]) -> list[tuple[str, Path | None]]:
+    """(name, path) for every input: files, directories of case files, or '-' (stdin).
+
+    Every path is checked before anything is evaluated, so a typo costs no output.
+    """
+    sources: list[tuple[str, Path | None]] = []
     for name in paths:
         if name == "-":
-            yield "<stdin>", sys.stdin.read()
+            sources.append(("<stdin>", None))
             continue
         path = Path(name)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.name.endswith(CASE_SUFFIXES))
             if not found:
                 raise UsageError(f"{name}: no case files (*.case.json, *.jsonl) in directory")
-            for file in found:
-                yield str(file), file.read_text(encoding="utf-8")
+            sources.extend((str(file), file) for file in found)
         elif path.is_file():
-            try:
-                yield name, path.read_text(encoding="utf-8")
-            except UnicodeDecodeError as error:
-                raise UsageError(f"{name}: not UTF-8 text ({error.reason})") from None
+            sources.append((name, path))
         else:
             raise UsageError(f"{name}: no such file or directory")
+    return sources
+
+
+def _read_source(name: str, path: Path | None) -> Iterator[Any]:
+    from .cases import read_case_file, read_cases
+
+    if path is None:
+        yield from read_cases(sys.stdin.read(), name)
+        return
+    yield from read_case_file(path)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .cases import CaseError, evaluate_json, read_cases
+    from .cases import CaseError, evaluate_json
 
-    sources = list(_case_files(args.cases))  # fail on a bad path before writing anything
+    sources = _case_sources(args.cases)  # fail on a bad path before writing anything
     out: TextIO
     out = sys.stdout if args.out in (None, "-") else _open_out(args.out)
     errors = total = 0
     try:
-        for source, text in sources:
-            for raw in read_cases(text, source):
+        for source, path in sources:
+            for raw in _read_source(source, path):
                 total += 1
                 if isinstance(raw, CaseError):
                     record: dict[str, Any] = {"case_id": None, "error": str(raw)}

@@ -146,12 +146,23 @@ def test_evaluate_missing_file(tmp_path, capsys):
 
 
 def test_evaluate_not_utf8(tmp_path, capsys):
-    """A file that is not UTF-8 text: exit 2, no traceback."""
+    """A file that is not UTF-8 text: an error record naming it, exit 1, no traceback."""
     path = tmp_path / "bin.case.json"
     path.write_bytes(b"\xff\xfe\x00garbage")
-    assert main(["evaluate", str(path)]) == 2
-    _, err = capsys.readouterr()
-    assert "UTF-8" in err
+    assert main(["evaluate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "UTF-8" in err and "UTF-8" in out and "Traceback" not in err
+
+
+def test_evaluate_jsonl_bad_bytes_on_one_line_loses_nothing(tmp_path, capsys):
+    """JSON Lines with one line of bad bytes: that line is an error, the others run."""
+    good = json.dumps(make_case())
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(good.encode() + b"\n\xff\xfe bad\n" + good.encode() + b"\n")
+    assert main(["evaluate", str(path)]) == 1
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert ["error" in r for r in records] == [False, True, False]
+    assert records[1]["error"].endswith(":2: not UTF-8 text (invalid start byte)")
 
 
 def test_evaluate_bad_json_array(tmp_path, capsys):
