@@ -343,8 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = build_parser()
+    arguments = list(argv) if argv is not None else sys.argv[1:]
+    if arguments and arguments[0].startswith("-") and arguments[0] not in ("-h", "--help"):
+        arguments.insert(0, "run")  # options without a command are options of the main job
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        args = parser.parse_args(arguments)
         if args.command is None:  # no arguments: the main job on the default scenario
             args = parser.parse_args(["run"])
         return args.handler(args)

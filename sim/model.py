@@ -21,8 +21,10 @@ to a recorder (observer); invariants INV-01..06 are checked as the run goes.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -66,7 +68,37 @@ __all__ = ["FleetModel", "InvariantViolation"]
 TERM_CHOICES = (("P1M", "monthly"), ("P1Y", "monthly"), ("P1Y", "annual"),
                 ("P3Y", "annual"), ("P3Y", "triennial"))
 MAX_MANUAL_CHECKS = 20
+ARRIVAL_BATCH = 256  # tenants materialised ahead of their arrival, together
+# term_end is pure and a fleet has few distinct (anchor, term) pairs: remember them.
+_term_end = lru_cache(maxsize=16_384)(term_end)
 ONE_DAY = timedelta(days=1)
+
+
+class _IsoDates(dict):
+    """ISO text of dates, each formatted once (records carry several dates per row)."""
+
+    def __missing__(self, day: date) -> str:
+        text = self[day] = day.isoformat()
+        return text
+
+
+class _FifoQueue(deque):
+    """A SimPy put queue as a deque: granting the head request is O(1), not O(queue)."""
+
+    def pop(self, index: int = -1) -> Any:
+        if index == 0:
+            return self.popleft()
+        if index == -1:
+            return super().pop()
+        value = self[index]
+        del self[index]
+        return value
+
+
+class _Workers(simpy.Resource):
+    """The change workers (R-AUTO-03): a SimPy resource whose queue may grow long."""
+
+    PutQueue = _FifoQueue
 
 
 class InvariantViolation(RuntimeError):
@@ -119,6 +151,7 @@ class ChangeRow:
     inactive_new_subscription: bool = False
     backup_made: bool = False
     late_credit: bool = False
+    wire_international: bool = False  # not recorded: how the tenant's cash moves (_book)
 
     def as_tuple(self) -> tuple:
         return (
@@ -157,8 +190,9 @@ class FleetModel:
         run = scenario.run
         self.env = simpy.Environment()
         self.clock = Clock(run.start, run.horizon_days)
+        self.iso = _IsoDates()
         self.horizon = float(run.horizon_days * MINUTES_PER_DAY)
-        self.workers = simpy.Resource(self.env, capacity=scenario.capacity.workers)
+        self.workers = _Workers(self.env, capacity=scenario.capacity.workers)
         self.currency = run.currency
         billing = scenario.billing
         self.policy = ROUNDING_POLICIES[billing.rounding]
@@ -178,8 +212,9 @@ class FleetModel:
                               for n, service in enumerate(sorted(scenario.incidents))}
         self.open_incidents: dict[str, int] = {}
         self.open_services: frozenset[str] = frozenset()
+        # Materialised tenants, only while a request of theirs is open (memory at 1M).
         self.tenants: dict[int, tuple[Tenant, TenantExtras]] = {}
-        self.wire_international: dict[str, bool] = {}
+        self._open_requests: dict[int, int] = {}
         self.active: dict[str, ChangeRow] = {}
         self.violations = 0
         self.violations_by_rule: dict[str, int] = {}
@@ -239,21 +274,34 @@ class FleetModel:
         P-CAL-02: the anchor is the start or last renewal, and a term ends the day before
         ``add_months(anchor, term)``; the next term is anchored on the following day.
         """
-        while day > term_end(subscription.anchor, subscription.term):
-            subscription.anchor = term_end(subscription.anchor, subscription.term) + ONE_DAY
+        end = _term_end(subscription.anchor, subscription.term)
+        while day > end:
+            subscription.anchor = end + ONE_DAY
+            end = _term_end(subscription.anchor, subscription.term)
 
     # ---------------------------------------------------------------- processes
 
     def _arrivals(self):
-        """Change requests at their pre-drawn minutes (population demand columns)."""
-        minutes = self.population.columns["request_minute"]
+        """Change requests at their pre-drawn minutes (population demand columns).
+
+        The requesting tenants are materialised a batch of arrivals ahead, so that each
+        column is read once per batch rather than once per tenant.
+        """
+        population = self.population
+        columns = population.columns
+        minutes = columns["request_minute"]
         requesting = np.flatnonzero(minutes >= 0)
         order = requesting[np.argsort(minutes[requesting], kind="stable")]
         env = self.env
-        for index, minute in zip(order.tolist(), minutes[order].tolist(), strict=True):
-            if minute > env.now:
-                yield env.timeout(minute - env.now)
-            env.process(self._change_request(index))
+        for begin in range(0, len(order), ARRIVAL_BATCH):
+            batch = order[begin:begin + ARRIVAL_BATCH]
+            for index, minute, target, direction, materialised in zip(
+                    batch.tolist(), minutes[batch].tolist(), columns["target"][batch].tolist(),
+                    columns["direction"][batch].tolist(), population.materialise_many(batch),
+                    strict=True):
+                if minute > env.now:
+                    yield env.timeout(minute - env.now)
+                env.process(self._change_request(index, materialised, target, direction))
 
     def _incident(self, service: str):
         """R-ELIG-02: incidents of one service, Poisson arrivals, lognormal durations."""
@@ -294,13 +342,16 @@ class FleetModel:
         if subscription.status == "provisioning":
             subscription.status = "active"
 
-    def _tenant(self, index: int) -> tuple[Tenant, TenantExtras]:
+    def _tenant(self, index: int, materialised: tuple[Tenant, TenantExtras]
+                ) -> tuple[Tenant, TenantExtras]:
+        """The tenant's objects: those of its open requests, else `materialised` (fresh)."""
         known = self.tenants.get(index)
         if known is not None:
+            self._open_requests[index] += 1
             return known
-        tenant, extras = self.population.materialise(index)
-        self.tenants[index] = (tenant, extras)
-        self.wire_international[tenant.tenant_id] = extras.wire_international
+        tenant, extras = materialised
+        self.tenants[index] = materialised
+        self._open_requests[index] = 1
         if extras.provisioning_minutes > 0:
             self.env.process(self._provisioning(tenant.subscriptions[0],
                                                 extras.provisioning_minutes))
@@ -308,23 +359,38 @@ class FleetModel:
             self.env.process(self._credit_check(tenant))
         return tenant, extras
 
+    def _release_tenant(self, index: int) -> None:
+        """Forget a tenant whose last open request ended (running processes keep theirs)."""
+        left = self._open_requests[index] - 1
+        if left:
+            self._open_requests[index] = left
+        else:
+            del self._open_requests[index]
+            del self.tenants[index]
+
     # ---------------------------------------------------------- a change request
 
-    def _change_request(self, index: int):
+    def _change_request(self, index: int, materialised: tuple[Tenant, TenantExtras],
+                        target: int, direction: int):
+        tenant, extras = self._tenant(index, materialised)
+        yield from self._request(index, tenant, extras, target, direction)
+        self._release_tenant(index)
+
+    def _request(self, index: int, tenant: Tenant, extras: TenantExtras, target_code: int,
+                 direction: int):
         env = self.env
-        tenant, extras = self._tenant(index)
-        columns = self.population.columns
         subscription = tenant.subscriptions[0]
         plans = self.catalog.plans
         current = plans[subscription.plan]
-        target = plans[self.population.plan_ids[columns["target"][index]]]
+        target = plans[self.population.plan_ids[target_code]]
         self.requests += 1
         request_id = f"r-{index:07d}"
         row = ChangeRow(
             request_id, tenant.tenant_id, tenant.billing_account, current.sector,
             tenant.country, tenant.payment_method, subscription.subscription_id, current.id,
-            target.id, DIRECTIONS[columns["direction"][index]], env.now,
-            self._today().isoformat(), subscription.licenses)
+            target.id, DIRECTIONS[direction], env.now,
+            self.iso[self._today()], subscription.licenses)
+        row.wire_international = extras.wire_international
         self.active[request_id] = row
         if self.tracing:
             self._trace(request_id, "requested", f"{current.id}->{target.id}")
@@ -406,7 +472,7 @@ class FleetModel:
                      delay: float) -> None:
         self.recorder.add("attempts", (
             row.request_id, row.tenant_id, row.billing_account, row.sector, row.attempts,
-            self.env.now, self._today().isoformat(), ";".join(codes), len(codes), action,
+            self.env.now, self.iso[self._today()], ";".join(codes), len(codes), action,
             delay))
 
     def _remediate(self, code: str, tenant: Tenant, subscription: Subscription,
@@ -496,13 +562,17 @@ class FleetModel:
         subscription.change_in_progress = True  # R-AUTO-03: the subscription is locked
         if self.tracing:
             self._trace(row.request_id, "order", f"schedule={schedule} licenses={licenses}")
-        with self.workers.request() as claim:
-            self._capacity()
-            yield claim
-            row.started_at = env.now
-            self._capacity()
-            switch = _draw(self.rng_durations, self.scenario.capacity.switch)
-            yield env.timeout(switch)  # R-AUTO-04: users keep service meanwhile
+        # An explicit release, not a ``with`` block: at the end of a run, closing each
+        # still-queued request's block would remove it from the queue one by one, which
+        # is quadratic in the queue length of a saturated fleet.
+        claim = self.workers.request()
+        self._capacity()
+        yield claim
+        row.started_at = env.now
+        self._capacity()
+        switch = _draw(self.rng_durations, self.scenario.capacity.switch)
+        yield env.timeout(switch)  # R-AUTO-04: users keep service meanwhile
+        self.workers.release(claim)
         self._capacity()
         row.completed_at = env.now
         row.queue_wait_min = row.started_at - row.order_at
@@ -541,7 +611,7 @@ class FleetModel:
             row.outcome = "automatic-after-remediation"
         else:
             row.outcome = "automatic"
-        row.completed_day = day.isoformat()
+        row.completed_day = self.iso[day]
         self.completed += 1
         self._finish(row)
 
@@ -553,7 +623,7 @@ class FleetModel:
         if outcome.alignment == "scheduled":
             renewal_eve = outcome.effective - timedelta(days=1)
             ok = not credits and len(charges) == 1 and charges[0].start == outcome.effective \
-                and renewal_eve == term_end(subscription.anchor, subscription.term)
+                and renewal_eve == _term_end(subscription.anchor, subscription.term)
         else:
             ok = (len(credits) == 1 and credits[0].start == outcome.effective
                   and len(charges) == 1 and charges[0].start == outcome.effective)
@@ -685,7 +755,7 @@ class FleetModel:
         row.overlap_cost += outcome.overlap_cost
         tenant.subscriptions.append(new)
         row.completed_at = env.now
-        row.completed_day = day.isoformat()
+        row.completed_day = self.iso[day]
         row.lead_time_min = env.now - row.requested_at
         row.licenses_after = new.licenses
         row.outcome = "manual"
@@ -698,7 +768,7 @@ class FleetModel:
               ) -> None:
         """Ledger rows for `outcome`'s lines with invoice and cash dates (P-TIME-01..04)."""
         account = tenant.billing_account
-        international = self.wire_international.get(tenant.tenant_id, False)
+        international = row.wire_international
         total = 0
         for line in outcome.lines:
             invoiced = invoice_date(line, account, self.terms)
@@ -719,12 +789,13 @@ class FleetModel:
                 changed_on: date, international: bool) -> None:
         cash = cash_date(line, invoiced, tenant.billing_account, tenant.payment_method,
                          tenant.country, international, self.terms)
+        iso = self.iso
         self.recorder.add("ledger", (
             row.request_id, row.tenant_id, tenant.billing_account, tenant.payment_method,
-            line.subscription_id, line.plan, line.type, line.rule, line.start.isoformat(),
-            line.end.isoformat(), line.billing_days, line.cycle_days, line.quantity,
-            line.amount, self.currency, self.policy.name, changed_on.isoformat(),
-            invoiced.isoformat(), cash.isoformat(), late, line.unit_price, line.months))
+            line.subscription_id, line.plan, line.type, line.rule, iso[line.start],
+            iso[line.end], line.billing_days, line.cycle_days, line.quantity,
+            line.amount, self.currency, self.policy.name, iso[changed_on],
+            iso[invoiced], iso[cash], late, line.unit_price, line.months))
 
     def _finish(self, row: ChangeRow) -> None:
         self.active.pop(row.request_id, None)

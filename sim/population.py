@@ -10,10 +10,11 @@ million tenants do not cost a million Faker calls.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 
@@ -35,6 +36,12 @@ FREQUENCIES = tuple(BILLING_FREQUENCY_MONTHS)
 TERM_MIN_DAYS = {"P1M": 28, "P1Y": 365, "P3Y": 1095}
 NAME_POOL = 2_000
 LATERAL_BAND = Decimal("0.15")  # a target within +-15% of the current price is a lateral move
+# The columns a tenant's objects are built from, in the order materialise_many reads them.
+MATERIALISED = ("plan", "term", "anchor_offset", "add_on", "provisioning_minutes",
+                "licenses", "assigned", "frequency", "not_eligible", "other_problem",
+                "customised", "duplicate", "duplicate_licenses", "country", "account",
+                "payment", "unpaid_minor", "credit_check_pending", "data_gb_per_user",
+                "wire_international")
 
 
 def _choice(rng: np.random.Generator, weights: dict[str, float], keys: tuple[str, ...],
@@ -93,6 +100,7 @@ class Population:
         self.columns = columns
         self.names = names
         self.size = len(columns["account"])
+        self._anchors: dict[int, date] = {}  # anchor offset (days) -> date
 
     def domain(self, index: int) -> str:
         name = self.names[index % len(self.names)]
@@ -103,79 +111,115 @@ class Population:
 
     def materialise(self, index: int) -> tuple[Tenant, TenantExtras]:
         """The tenant as light domain objects, for the rules layer and the processes."""
+        return self.materialise_many([index])[0]
+
+    def materialise_many(self, indices: Sequence[int] | np.ndarray
+                         ) -> list[tuple[Tenant, TenantExtras]]:
+        """:meth:`materialise` for several tenants, reading each column once (fast)."""
         c = self.columns
-        domain = self.domain(index)
+        at = np.asarray(indices, dtype=np.int64)
         start = self.scenario.run.start
-        plan = self.plan_ids[c["plan"][index]]
-        term = TERMS[c["term"][index]]
-        anchor = start + timedelta(days=int(c["anchor_offset"][index]))
-        add_on = int(c["add_on"][index])
-        add_ons = []
-        if add_on >= 0:
-            add_on_id = self.add_on_ids[add_on]
-            add_ons.append(AddOnRef(add_on_id, self.catalog.add_ons[add_on_id].blocks_change))
-        provisioning = float(c["provisioning_minutes"][index])
-        primary = Subscription(
-            subscription_id=f"s-{index:07d}-1",
-            plan=plan,
-            domain=domain,
-            licenses=int(c["licenses"][index]),
-            assigned=int(c["assigned"][index]),
-            term=term,
-            billing_frequency=FREQUENCIES[c["frequency"][index]],
-            anchor=anchor,
-            status="provisioning" if provisioning > 0 else "active",
-            provisioned=provisioning == 0,
-            add_ons=add_ons,
-            eligible_for_change=not bool(c["not_eligible"][index]),
-            other_problem=bool(c["other_problem"][index]),
-            customised_users=int(c["customised"][index]),
-        )
-        subscriptions = [primary]
-        if c["duplicate"][index]:
-            subscriptions.append(Subscription(
-                subscription_id=f"s-{index:07d}-2", plan=plan, domain=domain,
-                licenses=int(c["duplicate_licenses"][index]),
-                assigned=int(c["duplicate_licenses"][index]), term=term,
-                billing_frequency=primary.billing_frequency, anchor=anchor))
-        tenant = Tenant(
-            tenant_id=f"t-{index:07d}",
-            domain=domain,
-            country=self.countries[c["country"][index]],
-            billing_account=ACCOUNTS[c["account"][index]],
-            payment_method=PAYMENTS[c["payment"][index]],
-            subscriptions=subscriptions,
-            unpaid_balance=int(c["unpaid_minor"][index]),
-            credit_check_pending=bool(c["credit_check_pending"][index]),
-        )
-        extras = TenantExtras(index, float(c["data_gb_per_user"][index]),
-                              bool(c["wire_international"][index]), provisioning)
-        return tenant, extras
+        anchors = self._anchors
+        add_ons_catalog = self.catalog.add_ons
+        names = self.names
+        pool = len(names)
+        result = []
+        for (index, plan_code, term_code, offset, add_on, provisioning, licenses, assigned,
+             frequency_code, not_eligible, other_problem, customised, duplicate,
+             duplicate_licenses, country, account, payment, unpaid, credit_check_pending,
+             data_gb, wire_international) in zip(
+                at.tolist(), *(c[key][at].tolist() for key in MATERIALISED), strict=True):
+            domain = f"{names[index % pool]}-{index:x}.example"
+            plan = self.plan_ids[plan_code]
+            term = TERMS[term_code]
+            anchor = anchors.get(offset)
+            if anchor is None:
+                anchor = anchors[offset] = start + timedelta(days=offset)
+            add_ons = []
+            if add_on >= 0:
+                add_on_id = self.add_on_ids[add_on]
+                add_ons.append(AddOnRef(add_on_id, add_ons_catalog[add_on_id].blocks_change))
+            primary = Subscription(
+                subscription_id=f"s-{index:07d}-1",
+                plan=plan,
+                domain=domain,
+                licenses=licenses,
+                assigned=assigned,
+                term=term,
+                billing_frequency=FREQUENCIES[frequency_code],
+                anchor=anchor,
+                status="provisioning" if provisioning > 0 else "active",
+                provisioned=provisioning == 0,
+                add_ons=add_ons,
+                eligible_for_change=not not_eligible,
+                other_problem=other_problem,
+                customised_users=customised,
+            )
+            subscriptions = [primary]
+            if duplicate:
+                subscriptions.append(Subscription(
+                    subscription_id=f"s-{index:07d}-2", plan=plan, domain=domain,
+                    licenses=duplicate_licenses, assigned=duplicate_licenses, term=term,
+                    billing_frequency=primary.billing_frequency, anchor=anchor))
+            tenant = Tenant(
+                tenant_id=f"t-{index:07d}",
+                domain=domain,
+                country=self.countries[country],
+                billing_account=ACCOUNTS[account],
+                payment_method=PAYMENTS[payment],
+                subscriptions=subscriptions,
+                unpaid_balance=unpaid,
+                credit_check_pending=credit_check_pending,
+            )
+            result.append((tenant, TenantExtras(index, data_gb, wire_international,
+                                                provisioning)))
+        return result
 
     def rows(self, chunk_size: int = CHUNK) -> Iterator[dict[str, list | np.ndarray]]:
-        """The population table in chunks of columns, for the record files."""
+        """The population table in chunks of columns, for the record files.
+
+        Coded columns become strings by indexing an object array of their labels (one C
+        loop per column); only the per-tenant identifiers are formatted one by one. Object
+        arrays, not lists, go to pyarrow: its conversion of a list is much slower.
+        """
         c = self.columns
         start = self.scenario.run.start
+        labels = {
+            "account": _labels(ACCOUNTS), "sector": _labels(SECTORS),
+            "country": _labels(self.countries), "payment": _labels(PAYMENTS),
+            "plan": _labels(self.plan_ids), "term": _labels(TERMS),
+            "frequency": _labels(FREQUENCIES),
+            "add_on": _labels((*self.add_on_ids, "")),  # -1 (no add-on) is the last label
+        }
+        names = _labels(self.names)
+        companies = _labels([name.replace("-", " ").title() for name in self.names])
+        offsets = c["anchor_offset"]
+        first = int(offsets.min()) if self.size else 0
+        anchors = _labels([(start + timedelta(days=first + n)).isoformat()
+                           for n in range(int(offsets.max()) - first + 1 if self.size else 0)])
         for begin in range(0, self.size, chunk_size):
             end = min(begin + chunk_size, self.size)
-            indices = range(begin, end)
+            indices = np.arange(begin, end)
+            pool = indices % len(self.names)
+            hexes = _labels(list(map("-{:x}.example".format, range(begin, end))))
+            domains = names[pool] + hexes
+            coded = {key: table[c[key][begin:end]] for key, table in labels.items()}
             yield {
-                "tenant_id": [f"t-{i:07d}" for i in indices],
-                "company": [self.company(i) for i in indices],
-                "domain": [self.domain(i) for i in indices],
-                "admin_email": [f"admin@{self.domain(i)}" for i in indices],
-                "billing_account": [ACCOUNTS[v] for v in c["account"][begin:end]],
-                "sector": [SECTORS[v] for v in c["sector"][begin:end]],
-                "country": [self.countries[v] for v in c["country"][begin:end]],
-                "payment_method": [PAYMENTS[v] for v in c["payment"][begin:end]],
-                "plan": [self.plan_ids[v] for v in c["plan"][begin:end]],
-                "term": [TERMS[v] for v in c["term"][begin:end]],
-                "billing_frequency": [FREQUENCIES[v] for v in c["frequency"][begin:end]],
-                "anchor": [(start + timedelta(days=int(v))).isoformat()
-                           for v in c["anchor_offset"][begin:end]],
+                "tenant_id": _labels(list(map("t-{:07d}".format, range(begin, end)))),
+                "company": companies[pool],
+                "domain": domains,
+                "admin_email": "admin@" + domains,
+                "billing_account": coded["account"],
+                "sector": coded["sector"],
+                "country": coded["country"],
+                "payment_method": coded["payment"],
+                "plan": coded["plan"],
+                "term": coded["term"],
+                "billing_frequency": coded["frequency"],
+                "anchor": anchors[offsets[begin:end] - first],
                 "users": c["assigned"][begin:end],
                 "licenses": c["licenses"][begin:end],
-                "add_on": [self.add_on_ids[v] if v >= 0 else "" for v in c["add_on"][begin:end]],
+                "add_on": coded["add_on"],
                 "duplicate_subscription": c["duplicate"][begin:end],
                 "not_provisioned": c["provisioning_minutes"][begin:end] > 0,
                 "not_eligible": c["not_eligible"][begin:end],
@@ -185,6 +229,13 @@ class Population:
                 "customised_users": c["customised"][begin:end],
                 "requests_change": c["request_minute"][begin:end] >= 0,
             }
+
+
+def _labels(values) -> np.ndarray:
+    """Strings as a numpy object array, to be indexed by a code column."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = list(values)
+    return array
 
 
 def generate_population(scenario: Scenario, catalog: Catalog, digits: int,
@@ -206,10 +257,12 @@ def generate_population(scenario: Scenario, catalog: Catalog, digits: int,
                             digits, targets, arrival_cdf, numpy_stream(seed, "arrivals", chunk)))
     columns = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     return Population(scenario, catalog, plan_ids, countries, add_on_ids, columns,
-                      _name_pool(seed))
+                      list(_name_pool(seed)))
 
 
-def _name_pool(seed: int) -> list[str]:
+@lru_cache(maxsize=8)
+def _name_pool(seed: int) -> tuple[str, ...]:
+    """NAME_POOL company slugs from a seeded Faker (kept per seed: Faker is slow)."""
     from faker import Faker
 
     faker = Faker("en_US")
@@ -223,7 +276,7 @@ def _name_pool(seed: int) -> list[str]:
         if slug and slug not in seen:
             seen.add(slug)
             names.append(slug)
-    return names
+    return tuple(names)
 
 
 def _arrival_cdf(scenario: Scenario) -> np.ndarray:

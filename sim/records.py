@@ -20,7 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .money import Price
@@ -92,6 +94,22 @@ def _decimal_column(values: Iterable[int | None], digits: int) -> list[Decimal |
     return [None if v is None else Decimal(v).scaleb(-digits) for v in values]
 
 
+def _decimal_twin(minor: pa.Array, digits: int) -> pa.Array:
+    """The decimal128(20, digits) twin of an int64 minor-unit column, without Python loops.
+
+    A decimal128 value is stored as its unscaled integer: the minor units themselves,
+    as 16-byte little-endian two's complement. Same values as :func:`_decimal_column`.
+    """
+    units = minor.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    words = np.empty((len(units), 2), dtype=np.int64)
+    words[:, 0] = units
+    words[:, 1] = units >> 63  # sign extension into the high word
+    validity = pc.is_valid(minor).buffers()[1] if minor.null_count else None
+    return pa.Array.from_buffers(pa.decimal128(20, digits), len(units),
+                                 [validity, pa.py_buffer(words.tobytes())],
+                                 null_count=minor.null_count)
+
+
 class TableWriter:
     """Buffers rows of one table and writes them in chunks (Parquet row groups or CSV)."""
 
@@ -104,6 +122,11 @@ class TableWriter:
         self.digits = digits
         self.chunk_rows = chunk_rows
         self.schema = _arrow_schema(self.columns, digits)
+        # A buffered row as an Arrow struct: money as its int64 minor units, prices as text.
+        self._row_type = pa.struct([
+            pa.field(name, pa.int64() if kind == MONEY else pa.string() if kind == PRICE
+                     else kind) for name, kind in self.columns])
+        self._price_positions = [n for n, (_, kind) in enumerate(self.columns) if kind == PRICE]
         self.rows: list[tuple] = []
         self.count = 0
         self._writer: Any = None
@@ -123,18 +146,18 @@ class TableWriter:
         if not self.rows:
             return
         rows, self.rows = self.rows, []
-        arrays = {}
-        for position, (name, kind) in enumerate(self.columns):
-            values = [row[position] for row in rows]
+        for position in self._price_positions:
+            rows = [(*row[:position], _price_text(row[position]), *row[position + 1:])
+                    for row in rows]
+        # Rows to columns in one call: pyarrow reads the tuples as values of a struct.
+        batch = pa.RecordBatch.from_struct_array(pa.array(rows, self._row_type))
+        del rows
+        arrays = []
+        for column, (_, kind) in zip(batch.columns, self.columns, strict=True):
+            arrays.append(column)
             if kind == MONEY:
-                arrays[name] = pa.array(values, pa.int64())
-                arrays[name.removesuffix("_minor")] = pa.array(
-                    _decimal_column(values, self.digits), pa.decimal128(20, self.digits))
-            elif kind == PRICE:
-                arrays[name] = pa.array([_price_text(v) for v in values], pa.string())
-            else:
-                arrays[name] = pa.array(values, kind)
-        self._write_table(pa.table(arrays, schema=self.schema))
+                arrays.append(_decimal_twin(column, self.digits))
+        self._write_table(pa.Table.from_arrays(arrays, schema=self.schema))
 
     def _write_table(self, table: pa.Table) -> None:
         self.count += table.num_rows

@@ -207,3 +207,12 @@ def test_run_sim_py_subprocess_from_repo_root(tmp_path):
     assert data["tenants"] == 200 and data["invariant_violations"]["total"] == 0
     for table in RECORD_TABLES:
         assert (out / "records" / f"{table}.parquet").is_file(), table
+
+
+def test_options_without_a_command_run_the_main_job(tmp_path, monkeypatch):
+    """`run_sim.py --tenants 200 -q` means `run_sim.py run --tenants 200 -q`."""
+    monkeypatch.setattr(sim.cli, "_maybe_report", lambda directory, quiet: None)
+    out = tmp_path / "run"
+    assert main(["--tenants", "200", "-q", "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["scenario_name"], manifest["tenants"]) == ("baseline", 200)
