@@ -28,15 +28,27 @@ def _money_values(column) -> np.ndarray:
     return np.array([float(Decimal(v)) for v in column])  # plotting only, never arithmetic
 
 
-def _blockers(summary: Summary, ax) -> None:
+def _blocker_bars(ax, summary: Summary, column: str, scale: float, colour: str,
+                  xlabel: str, title: str) -> None:
+    """One horizontal bar per blocker code, sorted by `column` of the blockers table."""
     table = summary.tables["blockers"]
     if table.empty:
         ax.text(0.5, 0.5, "no blocked attempts", ha="center", va="center")
-        return
-    table = table.sort_values("attempt_share")
-    ax.barh(table["code"], table["attempt_share"] * 100, color=COLOURS[0])
-    ax.set_xlabel("share of eligibility attempts blocked (%)")
-    ax.set_title("Blockers met (R-ELIG-01..10)")
+    else:
+        table = table.sort_values(column)
+        ax.barh(table["code"], table[column] * scale, color=colour)
+        ax.set_xlabel(xlabel)
+    ax.set_title(title)
+
+
+def _blockers(summary: Summary, ax) -> None:
+    _blocker_bars(ax, summary, "attempt_share", 100, COLOURS[0],
+                  "share of eligibility attempts blocked (%)", "Blockers met (R-ELIG-01..10)")
+
+
+def _hours_lost(summary: Summary, ax) -> None:
+    _blocker_bars(ax, summary, "hours_lost", 1, COLOURS[1],
+                  "admin-hours waited or remediating (h)", "Time lost to each blocker")
 
 
 def _funnel(summary: Summary, ax) -> None:
@@ -45,17 +57,6 @@ def _funnel(summary: Summary, ax) -> None:
     ax.set_ylabel("change requests")
     ax.set_title("Outcome of change requests")
     ax.tick_params(axis="x", rotation=25)
-
-
-def _hours_lost(summary: Summary, ax) -> None:
-    table = summary.tables["blockers"]
-    if table.empty:
-        ax.text(0.5, 0.5, "no time lost to blockers", ha="center", va="center")
-        return
-    table = table.sort_values("hours_lost")
-    ax.barh(table["code"], table["hours_lost"], color=COLOURS[1])
-    ax.set_xlabel("admin-hours waited or remediating (h)")
-    ax.set_title("Time lost to each blocker")
 
 
 def _daily_load(summary: Summary, ax) -> None:
