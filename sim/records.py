@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,7 +26,8 @@ import pyarrow.parquet as pq
 
 from .money import Price
 
-__all__ = ["SCHEMAS", "NullRecorder", "Recorder", "TableWriter", "file_sha256"]
+__all__ = ["SCHEMAS", "NullRecorder", "Recorder", "TableWriter", "file_sha256", "write_atomic",
+           "write_json_atomic"]
 
 S, INT, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 MONEY = "money"  # marker: an int64 minor-unit column that also gets a decimal twin
@@ -253,11 +253,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and a rename: no half-written file remains."""
-    buffer = io.StringIO()
-    json.dump(data, buffer, indent=2, sort_keys=False)
-    buffer.write("\n")
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary sibling, then rename it over `path` in one step.
+
+    An interruption leaves either the old file or the new one, never half of either,
+    and no temporary file behind.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buffer.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """JSON (indented, one trailing newline) written with :func:`write_atomic`."""
+    write_atomic(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))

@@ -126,7 +126,7 @@ def test_interrupted_report_leaves_no_half_written_file(run_dir, monkeypatch, tm
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
     before = (copy / "summary.json").read_bytes()
-    render = importlib.import_module("sim.report.render")  # the module, not the function
+    records = importlib.import_module("sim.records")  # where the atomic writer lives
 
     calls = {"n": 0}
     real_replace = os.replace
@@ -137,7 +137,7 @@ def test_interrupted_report_leaves_no_half_written_file(run_dir, monkeypatch, tm
             raise KeyboardInterrupt
         return real_replace(src, dst)
 
-    monkeypatch.setattr(render.os, "replace", failing_replace)
+    monkeypatch.setattr(records.os, "replace", failing_replace)
     with pytest.raises(KeyboardInterrupt):
         build_report(copy)
     assert not list(copy.rglob(".*.tmp"))

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import base64
 import html
-import json
-import os
 from pathlib import Path
 from typing import Any
 
+from ..records import write_atomic, write_json_atomic
 from .plots import draw_all
 from .stats import Summary
 
-__all__ = ["render", "write_atomic"]
+__all__ = ["render"]
 
 SECTIONS = (
     ("QA: failures and outcomes", ("outcome.", "attempts.", "blocker.", "manual.",
@@ -29,17 +28,6 @@ SECTIONS = (
      ("finance_by_account", "cash_timeline", "rounding_policies")),
     ("Customer impact", ("impact.",), ("data_impact",)),
 )
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary sibling, then rename it over `path` in one step."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _format_value(metric: dict[str, Any]) -> str:
@@ -63,8 +51,7 @@ def render(summary: Summary, directory: Path, run_info: dict[str, Any]) -> dict[
     tables_dir.mkdir(exist_ok=True)
     plots_dir.mkdir(exist_ok=True)
     summary_doc = {"format": 1, "run": run_info, "metrics": summary.metrics}
-    write_atomic(directory / "summary.json",
-                 (json.dumps(summary_doc, indent=2) + "\n").encode("utf-8"))
+    write_json_atomic(directory / "summary.json", summary_doc)
     for name, table in summary.tables.items():
         write_atomic(tables_dir / f"{name}.csv",
                      table.to_csv(index=False, lineterminator="\n").encode("utf-8"))
