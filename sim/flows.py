@@ -17,25 +17,12 @@ __all__ = [
     "AutomaticEffects",
     "ManualCheck",
     "check_manual_purchase",
-    "choose_path",
     "complete_automatic",
     "data_services_at_risk",
     "licenses_assigned_ok",
     "move_users_manually",
     "old_subscription_action",
 ]
-
-PATH_AUTOMATIC = "automatic"
-PATH_MANUAL = "manual"
-
-
-def choose_path(blocked: bool, target_offered: bool, users_on_different_plans: bool) -> str:
-    """R-PATH-03: a manual change when the automatic one is blocked, the wanted plan is not
-    offered, or users are to end on different plans (R-PATH-01); else automatic."""
-    if blocked or not target_offered or users_on_different_plans:
-        return PATH_MANUAL
-    return PATH_AUTOMATIC
-
 
 class AutomaticEffects(NamedTuple):
     users_moved: int

@@ -396,8 +396,10 @@ class FleetModel:
             self._trace(request_id, "requested", f"{current.id}->{target.id}")
         yield env.timeout(_draw(self.rng_admin, self.scenario.admin.response))
 
+        # R-PATH-03: a manual change when users are to end on different plans (R-PATH-01),
+        # or (in _attempt) when the admin meets a blocker and changes manually instead.
         split_users = self.rng_decisions.random() < self.scenario.demand.split_users_share
-        decision = "manual" if split_users else None  # R-PATH-03: users on different plans
+        decision = "manual" if split_users else None
         seen: list[str] = []
         while decision is None:
             decision = yield from self._attempt(tenant, subscription, current, target, row,

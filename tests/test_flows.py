@@ -11,10 +11,7 @@ import pytest
 from sim.catalog import builtin_catalog
 from sim.domain import Subscription, Tenant
 from sim.flows import (
-    PATH_AUTOMATIC,
-    PATH_MANUAL,
     check_manual_purchase,
-    choose_path,
     complete_automatic,
     data_services_at_risk,
     licenses_assigned_ok,
@@ -44,16 +41,36 @@ def tenant(*subscriptions: Subscription) -> Tenant:
 # ------------------------------------------------------------------------------ paths
 
 
-@pytest.mark.parametrize(("blocked", "offered", "split", "expected"), [
-    (False, True, False, PATH_AUTOMATIC),
-    (True, True, False, PATH_MANUAL),
-    (False, False, False, PATH_MANUAL),
-    (False, True, True, PATH_MANUAL),
-])
-def test_r_path_03_manual_when_blocked_not_offered_or_split(blocked, offered, split, expected):
-    """R-PATH-03 (and R-PATH-01): a manual change when the automatic one is blocked, the
-    plan is not offered, or users are to end on different plans."""
-    assert choose_path(blocked, offered, split) == expected
+def _changes(tmp_path: Path, *overrides: str):
+    import pyarrow.parquet as pq
+
+    from sim.runner import run_scenario
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.toml",
+                             ["run.tenants=600", "run.horizon_days=120", *overrides])
+    run_scenario(scenario, tmp_path / "run")
+    return pq.read_table(tmp_path / "run" / "records" / "changes.parquet").to_pandas()
+
+
+def test_r_path_03_users_on_different_plans_change_manually(tmp_path):
+    """R-PATH-01/03: when users are to end on different plans the change is manual, with
+    no automatic attempt, and only part of the users move."""
+    changes = _changes(tmp_path, "demand.split_users_share=1.0")
+    assert len(changes) > 50
+    assert set(changes["path"]) == {"manual"}
+    assert (changes["attempts"] == 0).all()
+    finished = changes[changes["outcome"] == "manual"]
+    assert (finished["users_moved"] < finished["licenses_before"]).any()
+
+
+def test_r_path_03_blocked_changes_go_manual_only_by_the_admins_choice(tmp_path):
+    """R-PATH-03: a blocked automatic change becomes manual when the admin chooses so;
+    with no split users every manual change met a blocker first."""
+    changes = _changes(tmp_path, "demand.split_users_share=0.0")
+    manual = changes[changes["path"] == "manual"]
+    assert len(manual) > 10 and (manual["blockers_met"] != "").all()
+    assert (changes.loc[changes["path"] == "automatic", "attempts"] >= 1).all()
 
 
 # ------------------------------------------------------------------ automatic change
