@@ -1,6 +1,6 @@
 """Benchmark of the ``run_sim.py evaluate`` path: verdicts per second on one core.
 
-Generates cases with :func:`sim.casegen.generate_cases` and serialises them to JSON
+Generates cases with :func:`sim.harness.casegen.generate_cases` and serialises them to JSON
 Lines in memory (not timed). Then, in this one process and thread (``--pin CPU`` also
 pins it to one CPU), times the full per-case path of ``run_sim.py evaluate``:
 ``json.loads -> evaluate_json -> json.dumps``, in wall-clock and CPU time. Figures
@@ -30,8 +30,8 @@ import sys
 import time
 import tracemalloc
 
-from sim.casegen import generate_cases
-from sim.cases import evaluate, evaluate_json, parse_case, verdict_to_json
+from sim.harness.casegen import generate_cases
+from sim.harness.cases import evaluate, evaluate_json, parse_case, verdict_to_json
 
 TARGET_PER_SECOND = 10_000
 SEPARATORS = (", ", ": ")  # as sim.cli writes verdicts

@@ -1,8 +1,8 @@
 """Benchmark of the fleet simulator: tenants/s, SimPy events/s and peak memory per size.
 
 For each fleet size (baseline scenario, 365 days) a fresh subprocess runs the scenario
-the way ``run_sim.py run`` does (:func:`sim.runner.run_scenario`, Parquet records into
-a temporary directory), or with ``--no-records`` through :func:`sim.runner.simulate`
+the way ``run_sim.py run`` does (:func:`sim.fleet.runner.run_scenario`, Parquet records into
+a temporary directory), or with ``--no-records`` through :func:`sim.fleet.runner.simulate`
 with the no-op recorder. It reports wall and CPU seconds, tenants/s, SimPy events/s
 and the process's peak RSS (``ru_maxrss``; one process per size, so each peak is that
 size's own). Events are counted from SimPy's event ids (:attr:`FleetModel.events`), at
@@ -63,8 +63,8 @@ def _events_processed(env) -> int:
 
 
 def _run_model(tenants: int, records: bool) -> dict:
-    from sim.runner import run_scenario, simulate
-    from sim.scenario import load_scenario
+    from sim.fleet.runner import run_scenario, simulate
+    from sim.fleet.scenario import load_scenario
 
     scenario = load_scenario(SCENARIO, [f"run.tenants={tenants}",
                                         f"run.horizon_days={HORIZON_DAYS}"])

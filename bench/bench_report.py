@@ -51,8 +51,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = args.run_dir
         if run_dir is None:
-            from sim.runner import run_scenario
-            from sim.scenario import load_scenario
+            from sim.fleet.runner import run_scenario
+            from sim.fleet.scenario import load_scenario
 
             scenario = load_scenario(ROOT / "scenarios" / "baseline.toml",
                                      [f"run.tenants={args.tenants}"])

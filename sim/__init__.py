@@ -5,13 +5,13 @@ Layers, bottom to top: ``calendar`` and ``money``; ``catalog`` and ``domain``;
 (the case/verdict format); ``cli``.
 """
 
-from .billing import BillingOutcome, Line, cancel_outcome, change_outcome, reduce_outcome
-from .calendar import ChargeCycle, add_months, charge_cycle, term_end
-from .cases import Case, CaseError, Verdict, evaluate, evaluate_json, parse_case
-from .catalog import Catalog, CatalogError, Plan, builtin_catalog, load_catalog
-from .domain import Request, Subscription, Tenant
-from .eligibility import ELIGIBILITY_RULES, ChangeContext, check
-from .money import ROUNDING_POLICIES, Price, prorate
+from .harness.cases import Case, CaseError, Verdict, evaluate, evaluate_json, parse_case
+from .rules.billing import BillingOutcome, Line, cancel_outcome, change_outcome, reduce_outcome
+from .rules.calendar import ChargeCycle, add_months, charge_cycle, term_end
+from .rules.catalog import Catalog, CatalogError, Plan, builtin_catalog, load_catalog
+from .rules.domain import Request, Subscription, Tenant
+from .rules.eligibility import ELIGIBILITY_RULES, ChangeContext, check
+from .rules.money import ROUNDING_POLICIES, Price, prorate
 
 __version__ = "0.1.0"
 

@@ -56,7 +56,7 @@ def _case_sources(paths: Sequence[str]) -> list[tuple[str, Path | None]]:
 
 
 def _read_source(name: str, path: Path | None) -> Iterator[Any]:
-    from .cases import read_case_file, read_cases
+    from .harness.cases import read_case_file, read_cases
 
     if path is None:
         yield from read_cases(sys.stdin.read(), name)
@@ -65,7 +65,7 @@ def _read_source(name: str, path: Path | None) -> Iterator[Any]:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .cases import CaseError, evaluate_json
+    from .harness.cases import CaseError, evaluate_json
 
     sources = _case_sources(args.cases)  # fail on a bad path before writing anything
     out: TextIO
@@ -107,7 +107,7 @@ def _open_out(name: str) -> TextIO:
 
 
 def _targets(args: argparse.Namespace) -> int:
-    from .catalog import builtin_catalog
+    from .rules.catalog import builtin_catalog
 
     catalog = builtin_catalog()
     if args.plan not in catalog.plans:
@@ -173,8 +173,8 @@ class _Progress:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runner import run_scenario
-    from .scenario import ScenarioError, load_scenario
+    from .fleet.runner import run_scenario
+    from .fleet.scenario import ScenarioError, load_scenario
 
     path = _find_scenario(args.scenario)
     overrides = list(args.set or [])
@@ -193,7 +193,7 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else (
         REPO_ROOT / "reports" / f"{scenario.meta.name}-{scenario.run.seed}")
     progress = _Progress(not args.quiet, f"{scenario.meta.name}")
-    from .model import InvariantViolation
+    from .fleet.model import InvariantViolation
 
     try:
         result = run_scenario(scenario, out, fmt=args.format, trace=args.trace,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sim.cases import evaluate_json
+from sim.harness.cases import evaluate_json
 
 __all__ = ["DROP", "blocker_codes", "blocker_rules", "evaluate_case", "make_case",
            "make_subscription"]

@@ -1,7 +1,7 @@
 """Hypothesis strategies for valid case dicts (CASES.md, format 1).
 
 Every case these strategies build must pass validation against the built-in catalog
-(:func:`sim.catalog.builtin_catalog`): tenants with 1..3 subscriptions, MCA or MOSA,
+(:func:`sim.rules.catalog.builtin_catalog`): tenants with 1..3 subscriptions, MCA or MOSA,
 every term/billing-frequency combination that fits (P-CAL-05: the frequency's months
 divide the term's), anchors biased to month ends, ``on`` inside the current term,
 and requests of kind ``change`` / ``cancel`` / ``reduce`` with valid fields:
@@ -22,9 +22,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from sim.calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS
-from sim.catalog import builtin_catalog
-from sim.money import ROUNDING_POLICIES, format_minor
+from sim.rules.calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS
+from sim.rules.catalog import builtin_catalog
+from sim.rules.money import ROUNDING_POLICIES, format_minor
 
 CATALOG = builtin_catalog()
 PLAN_IDS = tuple(sorted(CATALOG.plans))

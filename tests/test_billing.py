@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 from helpers import evaluate_case
 
-from sim.billing import (
+from sim.rules.billing import (
     ALIGNMENTS,
     alignment_for,
     cancel_outcome,
@@ -25,9 +25,9 @@ from sim.billing import (
     overlap_cost,
     reduce_outcome,
 )
-from sim.catalog import builtin_catalog
-from sim.domain import Subscription
-from sim.money import ROUNDING_POLICIES, Price, prorate
+from sim.rules.catalog import builtin_catalog
+from sim.rules.domain import Subscription
+from sim.rules.money import ROUNDING_POLICIES, Price, prorate
 
 HALF_UP = ROUNDING_POLICIES["line-half-up"]
 CATALOG = builtin_catalog()

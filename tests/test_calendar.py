@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from sim.calendar import (
+from sim.rules.calendar import (
     BILLING_FREQUENCY_MONTHS,
     TERM_MONTHS,
     ChargeCycle,

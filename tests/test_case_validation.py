@@ -17,8 +17,8 @@ from helpers import DROP, evaluate_case, make_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.cases import CaseError, evaluate_json, parse_case
-from sim.catalog import builtin_catalog
+from sim.harness.cases import CaseError, evaluate_json, parse_case
+from sim.rules.catalog import builtin_catalog
 
 
 def error_of(record: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""The random case generator (sim.casegen): deterministic, valid, and covering the rules."""
+"""The random case generator (sim.harness.casegen): deterministic, valid, and covering the rules."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from datetime import date
 
 import pytest
 
-from sim.calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS, term_end
-from sim.casegen import COUNTRIES, CURRENCIES, generate_case, generate_cases
-from sim.cases import evaluate_json
-from sim.domain import STATUSES
-from sim.eligibility import BLOCKER_CODES
-from sim.money import ROUNDING_POLICIES
+from sim.harness.casegen import COUNTRIES, CURRENCIES, generate_case, generate_cases
+from sim.harness.cases import evaluate_json
+from sim.rules.calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS, term_end
+from sim.rules.domain import STATUSES
+from sim.rules.eligibility import BLOCKER_CODES
+from sim.rules.money import ROUNDING_POLICIES
 
 N = 2_000
 SEED = 20260315

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.catalog import CatalogError, builtin_catalog, load_catalog
-from sim.money import Price
+from sim.rules.catalog import CatalogError, builtin_catalog, load_catalog
+from sim.rules.money import Price
 
 CATALOG = builtin_catalog()
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from helpers import blocker_codes, blocker_rules, evaluate_case, make_case
 
-from sim.cases import evaluate, evaluate_json, parse_case
-from sim.catalog import builtin_catalog
-from sim.eligibility import (
+from sim.harness.cases import evaluate, evaluate_json, parse_case
+from sim.rules.catalog import builtin_catalog
+from sim.rules.eligibility import (
     BLOCKER_CODES,
     ELIGIBILITY_RULES,
     MCA_RULE_IDS,

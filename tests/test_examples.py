@@ -3,7 +3,7 @@
 Every ``<name>.case.json`` has its expected verdict in ``<name>.verdict.json``, worked
 out by hand from PRORATION.md (arithmetic in ``scenarios/cases/README.md``). The
 evaluator must reproduce each verdict exactly, through the library
-(:func:`sim.cases.evaluate_json`) and through the command line (``run_sim.py
+(:func:`sim.harness.cases.evaluate_json`) and through the command line (``run_sim.py
 evaluate``). The examples must also keep covering every blocker family (R-ELIG-01..10),
 R-ELIG-11/12, each alignment (P-CHG-02..04), R-PATH-02, the calendar edge cases, the
 cancellation and reduction windows (P-CHG-05..07), a zero-digit currency and every
@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from sim.cases import evaluate_json, parse_case
-from sim.catalog import Catalog
 from sim.cli import main
+from sim.harness.cases import evaluate_json, parse_case
+from sim.rules.catalog import Catalog
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "cases"
 CASE_SUFFIX = ".case.json"

@@ -28,16 +28,16 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-import sim.model
-from sim.calendar import BILLING_FREQUENCY_MONTHS, charge_cycle, term_end
-from sim.catalog import builtin_catalog
-from sim.domain import Subscription, Tenant
-from sim.eligibility import ChangeContext, check, rule_set_for
-from sim.model import InvariantViolation
-from sim.money import ROUNDING_POLICIES, Price, minor_unit, prorate
-from sim.records import Recorder
-from sim.runner import POPULATION_COLUMNS, run_scenario, simulate
-from sim.scenario import load_scenario, scenario_from_dict
+import sim.fleet.model
+from sim.fleet.model import InvariantViolation
+from sim.fleet.records import Recorder
+from sim.fleet.runner import POPULATION_COLUMNS, run_scenario, simulate
+from sim.fleet.scenario import load_scenario, scenario_from_dict
+from sim.rules.calendar import BILLING_FREQUENCY_MONTHS, charge_cycle, term_end
+from sim.rules.catalog import builtin_catalog
+from sim.rules.domain import Subscription, Tenant
+from sim.rules.eligibility import ChangeContext, check, rule_set_for
+from sim.rules.money import ROUNDING_POLICIES, Price, minor_unit, prorate
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO_FILES = sorted((REPO / "scenarios").glob("*.toml"))
@@ -514,7 +514,7 @@ def test_injected_violation_is_recorded_INV_01_INV_03(tmp_path, monkeypatch, tar
                                                       rule):
     """INV-01 / INV-03: an injected break (a user left unlicensed; the old subscription's
     credit line dropped) is recorded as violation rows and counted in the manifest."""
-    monkeypatch.setattr(sim.model, target, wrap(getattr(sim.model, target)))
+    monkeypatch.setattr(sim.fleet.model, target, wrap(getattr(sim.fleet.model, target)))
     result = run(tmp_path / "run", "baseline", ["run.tenants=300"])
     violations = read(tmp_path / "run", "violations")
     total = result.manifest["invariant_violations"]["total"]
@@ -533,7 +533,7 @@ def test_strict_run_stops_at_first_violation_INV_01_INV_03(tmp_path, monkeypatch
                                                            wrap, rule):
     """INV-01 / INV-03 in --strict mode: the first violation raises InvariantViolation
     naming the rule, and no finished-looking output directory is left."""
-    monkeypatch.setattr(sim.model, target, wrap(getattr(sim.model, target)))
+    monkeypatch.setattr(sim.fleet.model, target, wrap(getattr(sim.fleet.model, target)))
     out = tmp_path / "run"
     with pytest.raises(InvariantViolation, match=rule):
         run(out, "baseline", ["run.tenants=300"], strict=True)
@@ -588,7 +588,7 @@ def test_model_locks_subscription_during_automatic_change_R_AUTO_03(monkeypatch)
     catalog = builtin_catalog()
     rules = rule_set_for("MOSA")
     seen: list[tuple[bool, bool]] = []
-    original = sim.model.complete_automatic
+    original = sim.fleet.model.complete_automatic
 
     def second_check(subscription):
         tenant = Tenant("t-probe", subscription.domain, "US", "MOSA", "card", [subscription])
@@ -602,7 +602,7 @@ def test_model_locks_subscription_during_automatic_change_R_AUTO_03(monkeypatch)
         seen.append((during, second_check(subscription)))
         return effects
 
-    monkeypatch.setattr(sim.model, "complete_automatic", spy)
+    monkeypatch.setattr(sim.fleet.model, "complete_automatic", spy)
     scenario = load_scenario(REPO / "scenarios" / "baseline.toml", ["run.tenants=300"])
     model = simulate(scenario)
     assert model.violations == 0

@@ -1,4 +1,4 @@
-"""The steps of the automatic and manual flows (sim.flows), and rule-ID coverage."""
+"""The steps of the automatic and manual flows (sim.rules.flows), and rule-ID coverage."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.catalog import builtin_catalog
-from sim.domain import Subscription, Tenant
-from sim.flows import (
+from sim.rules.catalog import builtin_catalog
+from sim.rules.domain import Subscription, Tenant
+from sim.rules.flows import (
     check_manual_purchase,
     complete_automatic,
     data_services_at_risk,
@@ -44,8 +44,8 @@ def tenant(*subscriptions: Subscription) -> Tenant:
 def _changes(tmp_path: Path, *overrides: str):
     import pyarrow.parquet as pq
 
-    from sim.runner import run_scenario
-    from sim.scenario import load_scenario
+    from sim.fleet.runner import run_scenario
+    from sim.fleet.scenario import load_scenario
 
     scenario = load_scenario(ROOT / "scenarios" / "baseline.toml",
                              ["run.tenants=600", "run.horizon_days=120", *overrides])
@@ -126,8 +126,8 @@ def test_r_auto_07_other_subscriptions_untouched():
 
 def test_r_auto_01_02_flows_are_enacted_by_the_model_source():
     """R-AUTO-01 (MOSA checkout/finalisation) and R-AUTO-02 (MCA options) are the
-    automatic path of sim.model; the fleet tests exercise them end to end."""
-    source = (ROOT / "sim" / "model.py").read_text()
+    automatic path of sim.fleet.model; the fleet tests exercise them end to end."""
+    source = (ROOT / "sim" / "fleet" / "model.py").read_text()
     assert "R-AUTO-01" in source and "R-AUTO-02" in source
 
 

@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 from helpers import evaluate_case
 
-from sim.billing import Line
-from sim.invoicing import BillingTerms, cash_date, invoice_date, late_credit
+from sim.rules.billing import Line
+from sim.rules.invoicing import BillingTerms, cash_date, invoice_date, late_credit
 
 
 def line(kind: str = "credit", start: date = date(2026, 3, 15),

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.billing import cancel_outcome, change_outcome, full_charge
-from sim.catalog import Plan
-from sim.domain import Subscription
-from sim.money import (
+from sim.rules.billing import cancel_outcome, change_outcome, full_charge
+from sim.rules.catalog import Plan
+from sim.rules.domain import Subscription
+from sim.rules.money import (
     DEFAULT_POLICY,
     MAX_MINOR,
     ROUNDING_POLICIES,

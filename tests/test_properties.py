@@ -30,8 +30,8 @@ from strategies import (
     ref_term_end,
 )
 
-from sim.calendar import BILLING_FREQUENCY_MONTHS
-from sim.cases import evaluate_json, parse_case
+from sim.harness.cases import evaluate_json, parse_case
+from sim.rules.calendar import BILLING_FREQUENCY_MONTHS
 
 ONE_DAY = timedelta(days=1)
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None,

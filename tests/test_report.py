@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from sim.cli import main
-from sim.money import ROUNDING_POLICIES, format_minor
+from sim.fleet.runner import run_scenario
+from sim.fleet.scenario import load_scenario
 from sim.report import build_report, load_run, summarise
 from sim.report.compare import compare_runs
-from sim.runner import run_scenario
-from sim.scenario import load_scenario
+from sim.rules.money import ROUNDING_POLICIES, format_minor
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "summary_baseline_small.json"
@@ -126,7 +126,7 @@ def test_interrupted_report_leaves_no_half_written_file(run_dir, monkeypatch, tm
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
     before = (copy / "summary.json").read_bytes()
-    records = importlib.import_module("sim.records")  # where the atomic writer lives
+    records = importlib.import_module("sim.fleet.records")  # where the atomic writer lives
 
     calls = {"n": 0}
     real_replace = os.replace

@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import sim.cli
-import sim.model
-import sim.runner
+import sim.fleet.model
+import sim.fleet.runner
 from sim.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -123,7 +123,7 @@ def test_no_arguments_runs_the_baseline(monkeypatch, tmp_path, capsys):
     """No arguments: the main job, `run baseline`, into reports/baseline-<seed>/ (here the
     run itself is redirected to a small fleet in a temporary directory)."""
     seen = {}
-    real = sim.runner.run_scenario
+    real = sim.fleet.runner.run_scenario
 
     def small_run(scenario, out, **kwargs):
         seen["scenario"], seen["out"] = scenario, out
@@ -131,7 +131,7 @@ def test_no_arguments_runs_the_baseline(monkeypatch, tmp_path, capsys):
                                                                       tenants=100))
         return real(small, tmp_path / "run", **kwargs)
 
-    monkeypatch.setattr(sim.runner, "run_scenario", small_run)
+    monkeypatch.setattr(sim.fleet.runner, "run_scenario", small_run)
     assert main([]) == 0
     assert seen["scenario"].meta.name == "baseline"
     assert seen["scenario"].run.tenants == 10_000
@@ -144,8 +144,8 @@ def test_no_arguments_runs_the_baseline(monkeypatch, tmp_path, capsys):
 def test_strict_run_stops_with_exit_1_INV_01(monkeypatch, tmp_path, capsys):
     """INV-01 with --strict: an injected unlicensed user stops the run, exit 1, one line
     naming the rule, no traceback, no finished-looking output directory."""
-    original = sim.model.complete_automatic
-    monkeypatch.setattr(sim.model, "complete_automatic",
+    original = sim.fleet.model.complete_automatic
+    monkeypatch.setattr(sim.fleet.model, "complete_automatic",
                         lambda *a, **k: original(*a, **k)._replace(newly_unlicensed=1))
     out = tmp_path / "strict"
     status = main(["run", "baseline", "--tenants", "200", "--strict", "--out", str(out),

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.eligibility import BLOCKER_CODES, MCA_RULE_IDS
-from sim.scenario import (
+from sim.fleet.scenario import (
     BLOCKER_ACTIONS,
     Scenario,
     ScenarioError,
@@ -25,6 +24,7 @@ from sim.scenario import (
     scenario_from_dict,
     scenario_to_dict,
 )
+from sim.rules.eligibility import BLOCKER_CODES, MCA_RULE_IDS
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO_FILES = sorted((REPO / "scenarios").glob("*.toml"))

@@ -1,6 +1,6 @@
 """Reports of a finished run: statistics, plots and documents, from stored records only.
 
-run -> records (sim.runner) | aggregate: :func:`summarise` | render: :func:`render`.
+run -> records (sim.fleet.runner) | aggregate: :func:`summarise` | render: :func:`render`.
 :func:`build_report` chains load, summarise and render for one run directory.
 """
 

@@ -81,8 +81,8 @@ def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
 
 def _csv_types() -> dict[str, pa.DataType]:
     """The exact column types of the record tables, so CSV reads like Parquet."""
-    from ..records import MONEY, PRICE, SCHEMAS
-    from ..runner import POPULATION_COLUMNS
+    from ..fleet.records import MONEY, PRICE, SCHEMAS
+    from ..fleet.runner import POPULATION_COLUMNS
 
     types: dict[str, pa.DataType] = {}
     for columns in (*SCHEMAS.values(), POPULATION_COLUMNS):

@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from ..records import write_atomic, write_json_atomic
+from ..fleet.records import write_atomic, write_json_atomic
 from .plots import draw_all
 from .stats import Summary
 

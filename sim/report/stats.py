@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..money import ROUNDING_POLICIES, Price, format_minor, prorate
+from ..rules.money import ROUNDING_POLICIES, Price, format_minor, prorate
 from .records import RunRecords
 
 __all__ = ["OUTCOMES", "PERCENTILES", "Summary", "summarise"]

@@ -434,8 +434,8 @@ def _validate(instance: Any, path: str) -> None:
     """Cross-field checks that a field's own range cannot express."""
     prefix = f"{path}." if path else ""
     if isinstance(instance, Population):
-        from .calendar import supported_countries
-        from .catalog import builtin_catalog
+        from ..rules.calendar import supported_countries
+        from ..rules.catalog import builtin_catalog
 
         catalog = builtin_catalog()
         _weights(instance.sectors, prefix + "sectors", ("commercial", "government", "nonprofit"))
@@ -467,7 +467,7 @@ def _validate(instance: Any, path: str) -> None:
         if abs(total - 1.0) > 1e-9:
             _fail(path, f"remediate + wait + manual + give_up must be 1, got {total:g}")
     elif isinstance(instance, Admin):
-        from .eligibility import BLOCKER_CODES
+        from ..rules.eligibility import BLOCKER_CODES
 
         if instance.after_max_attempts not in ("manual", "give_up"):
             _fail(prefix + "after_max_attempts", "must be 'manual' or 'give_up'")
@@ -483,7 +483,7 @@ def _validate(instance: Any, path: str) -> None:
         if missing:
             _fail(prefix + "blockers", f"missing {', '.join(sorted(missing))}")
     elif isinstance(instance, Scenario):
-        from .catalog import builtin_catalog
+        from ..rules.catalog import builtin_catalog
 
         services = builtin_catalog().services
         for service in instance.incidents:
@@ -495,8 +495,8 @@ def _validate(instance: Any, path: str) -> None:
                     _fail(f"demand.campaigns[{index}].start",
                           f"{campaign.start} precedes run.start {instance.run.start}")
     elif isinstance(instance, Billing):
-        from .eligibility import RULES_BY_ID
-        from .money import ROUNDING_POLICIES
+        from ..rules.eligibility import RULES_BY_ID
+        from ..rules.money import ROUNDING_POLICIES
 
         if instance.rounding not in ROUNDING_POLICIES:
             _fail(prefix + "rounding", f"{instance.rounding!r} is not one of "
@@ -505,7 +505,7 @@ def _validate(instance: Any, path: str) -> None:
             if rule not in RULES_BY_ID:
                 _fail(f"{prefix}mca_rules[{index}]", f"unknown eligibility rule {rule!r}")
     elif isinstance(instance, Run):
-        from .money import minor_unit
+        from ..rules.money import minor_unit
 
         try:
             minor_unit(instance.currency)

@@ -3,7 +3,7 @@
 The population is generated column-wise with numpy, in fixed chunks of tenants, each
 chunk with its own random stream: tenant ``i`` is the same whatever the fleet size.
 Columns are compact arrays (a million tenants take tens of MB); a tenant becomes a
-:class:`sim.domain.Tenant` object only when it requests a change
+:class:`sim.rules.domain.Tenant` object only when it requests a change
 (:meth:`Population.materialise`). Company names come from a seeded Faker pool, so a
 million tenants do not cost a million Faker calls.
 """
@@ -18,9 +18,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS
-from .catalog import Catalog, Plan
-from .domain import AddOnRef, Subscription, Tenant
+from ..rules.calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS
+from ..rules.catalog import Catalog, Plan
+from ..rules.domain import AddOnRef, Subscription, Tenant
 from .scenario import Scenario
 from .streams import numpy_stream
 

@@ -31,9 +31,9 @@ from datetime import date, timedelta
 from itertools import accumulate
 from typing import Any
 
-from .calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS, term_end
-from .catalog import Catalog, builtin_catalog
-from .money import ROUNDING_POLICIES, format_minor, minor_unit
+from ..rules.calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS, term_end
+from ..rules.catalog import Catalog, builtin_catalog
+from ..rules.money import ROUNDING_POLICIES, format_minor, minor_unit
 
 __all__ = ["BLOCKER_RATES", "COUNTRIES", "CURRENCIES", "generate_case", "generate_cases"]
 

@@ -2,7 +2,7 @@
 
 Every piece of month arithmetic in the project lives here. Dates are UTC calendar
 dates (P-CAL-01): callers convert simulation time to a date once, through
-:mod:`sim.clock`, and hand plain :class:`datetime.date` objects to this module.
+:mod:`sim.fleet.clock`, and hand plain :class:`datetime.date` objects to this module.
 """
 
 from __future__ import annotations

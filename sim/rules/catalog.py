@@ -1,9 +1,9 @@
 """The product catalog: plans, their services and prices, and add-ons (RULES.md section 1).
 
-The catalog is data (``sim/data/catalog.toml``), not Python literals. Loading it
+The catalog is data (``sim/rules/data/catalog.toml``), not Python literals. Loading it
 validates every entry and names the offending key on error. Plans are light, frozen
 objects; prices are kept both as Decimal (for people) and as exact ratios (for the
-arithmetic in :mod:`sim.money`).
+arithmetic in :mod:`sim.rules.money`).
 """
 
 from __future__ import annotations
@@ -282,6 +282,6 @@ def builtin_catalog() -> Catalog:
     """The catalog shipped in the package (loaded once, then shared: it is immutable)."""
     global _BUILTIN
     if _BUILTIN is None:
-        text = resources.files("sim").joinpath("data/catalog.toml").read_text("utf-8")
+        text = resources.files("sim.rules").joinpath("data/catalog.toml").read_text("utf-8")
         _BUILTIN = _parse_catalog(tomllib.loads(text), "catalog")
     return _BUILTIN

@@ -24,14 +24,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .money import Price
+from ..rules.money import Price
 
 __all__ = ["SCHEMAS", "NullRecorder", "Recorder", "TableWriter", "file_sha256", "write_atomic",
            "write_json_atomic"]
 
 S, INT, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 MONEY = "money"  # marker: an int64 minor-unit column that also gets a decimal twin
-PRICE = "price"  # marker: an exact sim.money.Price, written as a decimal string
+PRICE = "price"  # marker: an exact sim.rules.money.Price, written as a decimal string
 
 # Column name -> type, per table. Money columns "<name>_minor" get a "<name>" decimal twin.
 SCHEMAS: dict[str, tuple[tuple[str, Any], ...]] = {

@@ -20,10 +20,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import __version__
-from .catalog import Catalog, builtin_catalog
+from .. import __version__
+from ..rules.catalog import Catalog, builtin_catalog
+from ..rules.money import minor_unit
 from .model import FleetModel
-from .money import minor_unit
 from .population import generate_population
 from .records import NullRecorder, Recorder, file_sha256, write_json_atomic
 from .scenario import Scenario, scenario_to_dict

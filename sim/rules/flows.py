@@ -2,7 +2,7 @@
 
 The simulator decides *when* things happen; this module decides *what* a step does to
 a tenant's subscriptions and whether it may proceed. Every function reads and updates
-the light domain objects of :mod:`sim.domain` and returns plain values, so the same
+the light domain objects of :mod:`sim.rules.domain` and returns plain values, so the same
 rules serve the discrete-event run and the unit tests.
 """
 

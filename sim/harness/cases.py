@@ -14,10 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .billing import BillingOutcome, cancel_outcome, change_outcome, reduce_outcome
-from .calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS, supported_countries, term_end
-from .catalog import Catalog, CatalogError, builtin_catalog, parse_plan
-from .domain import (
+from ..rules.billing import BillingOutcome, cancel_outcome, change_outcome, reduce_outcome
+from ..rules.calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS, supported_countries, term_end
+from ..rules.catalog import Catalog, CatalogError, builtin_catalog, parse_plan
+from ..rules.domain import (
     ACCOUNT_TYPES,
     PAYMENT_METHODS,
     REQUEST_KINDS,
@@ -28,9 +28,9 @@ from .domain import (
     Subscription,
     Tenant,
 )
-from .eligibility import ChangeContext, EligibilityRule, check
-from .invoicing import DEFAULT_TERMS, BillingTerms, cash_date, invoice_date, late_credit
-from .money import DEFAULT_POLICY, ROUNDING_POLICIES, format_minor, minor_unit, parse_minor
+from ..rules.eligibility import ChangeContext, EligibilityRule, check
+from ..rules.invoicing import DEFAULT_TERMS, BillingTerms, cash_date, invoice_date, late_credit
+from ..rules.money import DEFAULT_POLICY, ROUNDING_POLICIES, format_minor, minor_unit, parse_minor
 
 __all__ = [
     "FORMAT",

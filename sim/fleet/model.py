@@ -13,8 +13,8 @@ Processes, each citing the rules it enacts:
 - ``_credit_check``: a pending credit check clears after business days (R-ELIG-03).
 - ``_provisioning``: a not fully provisioned subscription becomes active (R-ELIG-02).
 
-The rules layer (:mod:`sim.eligibility`, :mod:`sim.billing`, :mod:`sim.flows`,
-:mod:`sim.invoicing`) decides every step; this module only decides *when*. Records go
+The rules layer (:mod:`sim.rules.eligibility`, :mod:`sim.rules.billing`, :mod:`sim.rules.flows`,
+:mod:`sim.rules.invoicing`) decides every step; this module only decides *when*. Records go
 to a recorder (observer); invariants INV-01..06 are checked as the run goes.
 """
 
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from .billing import (
+from ..rules.billing import (
     BillingOutcome,
     Line,
     add_seats_outcome,
@@ -40,25 +40,25 @@ from .billing import (
     purchase_outcome,
     reduce_outcome,
 )
-from .calendar import (
+from ..rules.calendar import (
     BILLING_FREQUENCY_MONTHS,
     add_business_days,
     add_months,
     term_end,
 )
-from .catalog import Catalog, Plan
-from .clock import MINUTES_PER_DAY, Clock
-from .domain import Subscription, Tenant
-from .eligibility import ChangeContext, check, rule_set_for
-from .flows import (
+from ..rules.catalog import Catalog, Plan
+from ..rules.domain import Subscription, Tenant
+from ..rules.eligibility import ChangeContext, check, rule_set_for
+from ..rules.flows import (
     check_manual_purchase,
     complete_automatic,
     data_services_at_risk,
     move_users_manually,
     old_subscription_action,
 )
-from .invoicing import BillingTerms, cash_date, invoice_date, late_credit
-from .money import ROUNDING_POLICIES, prorate
+from ..rules.invoicing import BillingTerms, cash_date, invoice_date, late_credit
+from ..rules.money import ROUNDING_POLICIES, prorate
+from .clock import MINUTES_PER_DAY, Clock
 from .population import DIRECTIONS, Population, TenantExtras
 from .scenario import Lognormal, Scenario
 from .streams import python_stream

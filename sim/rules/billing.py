@@ -3,7 +3,7 @@
 Pure functions: given a subscription, plans and a day, return the ledger lines
 (amounts in integer minor units, credits negative per P-RND-04) and the overlap cost.
 Which alignment applies to a change is a table (:data:`ALIGNMENTS`), not branches in
-flow code. Invoice and cash dates are added by :mod:`sim.invoicing`.
+flow code. Invoice and cash dates are added by :mod:`sim.rules.invoicing`.
 """
 
 from __future__ import annotations
