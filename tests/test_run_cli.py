@@ -19,6 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import sim.cli
+import sim.cli.common
+import sim.cli.run
 import sim.fleet.model
 import sim.fleet.runner
 from sim.cli import main
@@ -30,7 +32,7 @@ RECORD_TABLES = ("attempts", "capacity", "changes", "ledger", "population", "vio
 @pytest.fixture(autouse=True)
 def no_report(monkeypatch):
     """Skip building report.html in-process (slow plots; tested with the reports layer)."""
-    monkeypatch.setattr(sim.cli, "_maybe_report", lambda directory, quiet: None)
+    monkeypatch.setattr(sim.cli.run, "_maybe_report", lambda directory, quiet: None)
 
 
 def manifest(directory: Path) -> dict:
@@ -42,7 +44,7 @@ def baseline_run(tmp_path_factory):
     """`run baseline --tenants 300 --out DIR -q`, once: (exit status, out, err, DIR)."""
     out = tmp_path_factory.mktemp("cli") / "baseline"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sim.cli, "_maybe_report", lambda directory, quiet: None)
+        patch.setattr(sim.cli.run, "_maybe_report", lambda directory, quiet: None)
         capture = _Capture()
         with capture:
             status = main(["run", "baseline", "--tenants", "300", "--out", str(out), "-q"])
@@ -135,7 +137,7 @@ def test_no_arguments_runs_the_baseline(monkeypatch, tmp_path, capsys):
     assert main([]) == 0
     assert seen["scenario"].meta.name == "baseline"
     assert seen["scenario"].run.tenants == 10_000
-    assert Path(seen["out"]) == sim.cli.REPO_ROOT / "reports" / "baseline-1"
+    assert Path(seen["out"]) == sim.cli.common.REPO_ROOT / "reports" / "baseline-1"
     out, err = capsys.readouterr()
     assert "scenario baseline seed 1" in out and "invariant violations (INV-01..06): 0" in out
     assert "Traceback" not in err
@@ -173,7 +175,7 @@ def test_strict_run_stops_with_exit_1_INV_01(monkeypatch, tmp_path, capsys):
         "set-unknown-key", "set-no-value", "set-out-of-range", "format-xml",
         "tenants-not-int", "unknown-option", "unknown-command"])
 def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, argv, fragment, usage):
-    """Bad arguments: exit 2, one `run_sim.py: error: ...` line naming the problem (after
+    """Bad arguments: exit 2, one `planshift: error: ...` line naming the problem (after
     argparse's usage for syntax errors), no traceback, nothing run or written."""
     out = tmp_path / "out"
     status = main([*argv, "--out", str(out)] if argv[0] == "run" else argv)
@@ -182,7 +184,7 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, argv, fragment, us
     assert stdout == ""
     assert "Traceback" not in err
     lines = err.strip().splitlines()
-    errors = [line for line in lines if line.startswith("run_sim.py: error:")]
+    errors = [line for line in lines if line.startswith("planshift: error:")]
     assert len(errors) == 1 and errors[0] == lines[-1], err
     assert fragment in errors[0], err
     if "xml" in argv:
@@ -211,7 +213,7 @@ def test_run_sim_py_subprocess_from_repo_root(tmp_path):
 
 def test_options_without_a_command_run_the_main_job(tmp_path, monkeypatch):
     """`run_sim.py --tenants 200 -q` means `run_sim.py run --tenants 200 -q`."""
-    monkeypatch.setattr(sim.cli, "_maybe_report", lambda directory, quiet: None)
+    monkeypatch.setattr(sim.cli.run, "_maybe_report", lambda directory, quiet: None)
     out = tmp_path / "run"
     assert main(["--tenants", "200", "-q", "--out", str(out)]) == 0
     manifest = json.loads((out / "manifest.json").read_text())

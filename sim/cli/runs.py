@@ -1,0 +1,63 @@
+"""``report`` and ``compare``: what can be done with stored runs."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import EXIT_FINDING, EXIT_OK, UsageError
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ..report import RunError, build_report
+
+    try:
+        paths = build_report(args.run_dir)
+    except RunError as error:
+        raise UsageError(str(error)) from None
+    if not args.quiet:
+        print(f"report: {paths['html']}")
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from ..report import RunError
+    from ..report.compare import compare_runs, format_comparison
+
+    if args.rtol < 0:
+        raise UsageError("--rtol must be >= 0")
+    try:
+        comparison = compare_runs(args.baseline, args.candidate, args.rtol, args.metric)
+    except RunError as error:
+        raise UsageError(str(error)) from None
+    print(format_comparison(comparison, only_flagged=args.flagged_only))
+    return EXIT_FINDING if comparison.flagged else EXIT_OK
+
+
+
+def register(commands: Any) -> None:
+    report = commands.add_parser(
+        "report", help="rebuild a run's report from its records alone",
+        description="Rebuild summary.json, tables/*.csv, plots/*.png, report.md and "
+                    "report.html of a run directory from its stored records.")
+    report.add_argument("run_dir", metavar="RUN_DIR")
+    report.add_argument("-q", "--quiet", action="store_true")
+    report.set_defaults(handler=_report)
+
+    compare = commands.add_parser(
+        "compare", help="compare two runs' metrics (QA regression); exit 1 on a regression",
+        description="Print a table of metric deltas between two run directories and flag "
+                    "those outside tolerance (|delta| > rtol * max(|a|, |b|)). For two runs "
+                    "of the same scenario and seed, also say whether the record files are "
+                    "identical and how many rows differ per table. Exit status: 0 all "
+                    "within tolerance, 1 some metric outside, 2 bad input.")
+    compare.add_argument("baseline", metavar="BASELINE")
+    compare.add_argument("candidate", metavar="CANDIDATE")
+    compare.add_argument("--rtol", type=float, default=0.05,
+                         help="relative tolerance (default 0.05)")
+    compare.add_argument("--metric", action="append", metavar="NAME",
+                         help="only these metrics (names or glob patterns; repeatable)")
+    compare.add_argument("--flagged-only", action="store_true",
+                         help="print only the metrics outside tolerance")
+    compare.set_defaults(handler=_compare)
+
