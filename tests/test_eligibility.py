@@ -511,19 +511,52 @@ def test_enterprise_plan_targets_exclude_business_plans_R_ELIG_13():
 
 
 def test_targets_are_the_catalog_filtered_by_R_ELIG_07_R_ELIG_13():
-    """R-ELIG-13: a plan is a target exactly when R-ELIG-07 does not block the change."""
-    catalog = builtin_catalog()
-    for plan_id, current in catalog.plans.items():
+    """R-ELIG-13: a plan is a target exactly when R-ELIG-07 does not block the change.
+
+    The reference reads the catalog data file itself with tomllib (not through
+    sim.rules.catalog) and applies RULES.md R-ELIG-07 literally: every data service of
+    the current plan must be in the target at the same or a higher level. The verdicts of
+    `evaluate` must agree with it for every ordered pair of same-sector plans.
+    """
+    import tomllib
+    from importlib import resources
+
+    raw = tomllib.loads(resources.files("sim.rules").joinpath("data/catalog.toml")
+                        .read_text("utf-8"))
+    data_services = {name for name, service in raw["services"].items() if service["data"]}
+    plans = raw["plans"]
+
+    def allowed(current: str, target: str) -> bool:
+        have, want = plans[current]["services"], plans[target]["services"]
+        return all(want.get(name, 0) >= level for name, level in have.items()
+                   if name in data_services)
+
+    checked = 0
+    for plan_id, plan in plans.items():
         targets = target_ids(plan_id)
-        for other in catalog.plans.values():
-            if other.id == plan_id or other.sector != current.sector:
-                assert other.id not in targets
+        for other_id, other in plans.items():
+            if other_id == plan_id or other["sector"] != plan["sector"]:
+                assert other_id not in targets
                 continue
-            case = make_case(subscription={"plan": plan_id},
-                             request={"target_plan": other.id})
+            assert (other_id in targets) == allowed(plan_id, other_id), (plan_id, other_id)
+            case = make_case(subscription={"plan": plan_id}, request={"target_plan": other_id})
             verdict = evaluate(parse_case(case))
             blocked_07 = any(rule.rule_id == "R-ELIG-07" for rule in verdict.blockers)
-            assert (other.id in targets) == (not blocked_07), (plan_id, other.id)
+            assert blocked_07 == (not allowed(plan_id, other_id)), (plan_id, other_id)
+            checked += 1
+    assert checked > 100
+
+
+def test_documented_upgrade_paths_are_offered_R_ELIG_13():
+    """NUMBERS.md "Known upgrade paths": Business Basic -> Business Standard, Office 365
+    E1, E3, E5; Business Standard -> Office 365 E3, E5; Apps for business -> Business
+    Premium, Apps for enterprise, Office 365 E3, E5. Business Basic -> Apps for business
+    is a downgrade of data services (no mailbox), so not offered."""
+    assert {"BUSINESS_STANDARD", "O365_E1", "O365_E3", "O365_E5"} <= target_ids("BUSINESS_BASIC")
+    assert {"O365_E3", "O365_E5"} <= target_ids("BUSINESS_STANDARD")
+    assert {"BUSINESS_PREMIUM", "APPS_FOR_ENTERPRISE", "O365_E3", "O365_E5"} <= target_ids(
+        "APPS_FOR_BUSINESS")
+    assert "APPS_FOR_BUSINESS" not in target_ids("BUSINESS_BASIC")
 
 
 def test_targets_same_sector_by_default_R_ELIG_13():
