@@ -330,3 +330,19 @@ def test_p_cal_06_add_business_days_zero_and_year_boundary() -> None:
     assert add_business_days(date(2025, 12, 31), 1, "US") == date(2026, 1, 2)
     # 10 business days from Mon Jan 12 2026: MLK day Jan 19 is skipped -> Tue Jan 27.
     assert add_business_days(date(2026, 1, 12), 10, "US") == date(2026, 1, 27)
+
+
+@pytest.mark.parametrize(("year", "february_days"),
+                         [(1900, 28), (2000, 29), (2024, 29), (2100, 28), (2400, 29)])
+def test_p_cal_02_gregorian_century_rule_for_month_end_anchors(year, february_days):
+    """P-CAL-02 with the Gregorian 400-year rule (cases accept years 1900..2999): an
+    anchor on Jan 31 gives a cycle from Feb 28 or 29 (29 only in 2000, 2024, 2400 here:
+    divisible by 4, and by 400 when a century), then Mar 31. Worked by hand."""
+    anchor = date(year, 1, 31)
+    february = date(year, 2, february_days)
+    assert add_months(anchor, 1) == february
+    cycle = charge_cycle(anchor, 1, february)
+    assert (cycle.start, cycle.end) == (february, date(year, 3, 30))
+    assert cycle.cycle_days == 31  # Feb 28/29 .. Mar 30, both ends counted, in either case
+    january = charge_cycle(anchor, 1, anchor)
+    assert january.cycle_days == february_days  # Jan 31 .. Feb 27/28

@@ -428,3 +428,16 @@ def test_p_money_01_parse_minor_rejects_out_of_range(text: str) -> None:
     """Amounts beyond 10^18 - 1 minor units cannot be stored exactly: a clear error."""
     with pytest.raises(ValueError, match="out of range"):
         parse_minor(text, 0)
+
+
+@pytest.mark.parametrize(("text", "ok"), [("9.99E+30", True), ("1E+31", False),
+                                          ("-1E+31", False), ("1E-30", True),
+                                          ("1E-31", False)])
+def test_parse_decimal_range_guard_is_10_to_the_30(text: str, ok: bool) -> None:
+    """Money beyond 10^30 (or finer than 10^-30) is a typo, not a price: rejected with a
+    ValueError naming the value; at the bounds it is accepted exactly."""
+    if ok:
+        assert parse_decimal(text) == Decimal(text)
+    else:
+        with pytest.raises(ValueError, match=r"range|decimal places"):
+            parse_decimal(text)
