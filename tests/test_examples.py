@@ -6,8 +6,9 @@ evaluator must reproduce each verdict exactly, through the library
 (:func:`sim.harness.cases.evaluate_json`) and through the command line (``run_sim.py
 evaluate``). The examples must also keep covering every blocker family (R-ELIG-01..10),
 R-ELIG-11/12, each alignment (P-CHG-02..04), R-PATH-02, the calendar edge cases, the
-cancellation and reduction windows (P-CHG-05..07), a zero-digit currency and every
-rounding policy. Deleting an example makes a test fail.
+cancellation and reduction windows (P-CHG-05..07), the amended invoice timing (P-TIME-01/02
+of 2026-11-30, INV-07), a zero-digit currency and every rounding policy. Deleting an
+example makes a test fail.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,15 @@ def _day_n(case: dict[str, Any]) -> int:
     return (on - date.fromisoformat(_sub(case)["anchor"])).days
 
 
+def _credit_wait(case: dict[str, Any], verdict: dict[str, Any]) -> int | None:
+    """Days from the request to the invoice of the first credit line, if there is one."""
+    credits = [line for line in verdict["lines"] if line["type"] == "credit"]
+    if not credits:
+        return None
+    return (date.fromisoformat(credits[0]["invoice_date"])
+            - date.fromisoformat(case["request"]["on"])).days
+
+
 def _catalog(case: dict[str, Any]) -> Catalog:
     """The built-in catalog with the case's own plans (CASES.md `catalog`)."""
     return parse_case(case).catalog
@@ -245,6 +255,17 @@ FAMILIES: dict[str, Callable[[dict[str, Any], dict[str, Any]], bool]] = {
     "P-CHG-07 MOSA reduce outside the window": _cancel_or_reduce("reduce", "MOSA", False),
     "P-CHG-07 MCA reduce inside the window": _cancel_or_reduce("reduce", "MCA", True),
     "P-CHG-07 MCA reduce outside the window": _cancel_or_reduce("reduce", "MCA", False),
+    # When money moves (PRORATION.md section 5, amended 2026-11-30).
+    "P-TIME-01 MCA change on or before the invoice day, same month": lambda c, v: _account(
+        c) == "MCA" and _kind(c) == "change" and int(c["request"]["on"][8:]) <= 5
+    and bool(v["lines"]) and v["lines"][0]["invoice_date"][:7] == c["request"]["on"][:7],
+    "P-TIME-01 MCA credit after 30 days, the longest wait": lambda c, v: _account(c) == "MCA"
+    and _credit_wait(c, v) == 30,
+    "P-TIME-02 MOSA annual change credit on the closing invoice": lambda c, v: _account(
+        c) == "MOSA" and _kind(c) == "change" and _sub(c)["billing_frequency"] == "annual"
+    and _credit_wait(c, v) == 1,
+    "P-TIME-02 MOSA cancellation credit on the closing invoice": lambda c, v: _account(
+        c) == "MOSA" and _kind(c) == "cancel" and _credit_wait(c, v) == 1,
     # Money.
     "P-MONEY-02 JPY (0 minor digits)": lambda c, v: c.get("currency") == "JPY"
     and bool(v["lines"]),
@@ -264,3 +285,49 @@ def test_family_has_an_example(family: str) -> None:
 def test_every_blocker_family_is_covered() -> None:
     rules = {rule for _, verdict in EXAMPLES.values() for rule in _rules(verdict)}
     assert rules >= {f"R-ELIG-{n:02d}" for n in range(1, 11)}
+
+
+# ------------------------------------------------------------- invoice timing (P-TIME-01/02)
+
+CLOSING_CREDITS = {"P-CHG-02", "P-CHG-03", "P-CHG-05", "P-CHG-06"}  # change or cancellation
+INVOICE_DAY = 5  # NUMBERS.md default; the examples do not override it
+
+
+def _walk_to_invoice_day(day: date) -> date:
+    """P-TIME-01: the first day on or after `day` that is a month's invoice day."""
+    while day.day != INVOICE_DAY:
+        day += timedelta(days=1)
+    return day
+
+
+def _amended_invoice_date(case: dict[str, Any], line: dict[str, Any]) -> date:
+    """The invoice date the amended P-TIME-01/02 give `line`, recomputed from the case."""
+    dated = date.fromisoformat(line["start"])  # the event day of every example line
+    closing = line["type"] == "credit" and line["rule"] in CLOSING_CREDITS
+    if _account(case) == "MCA":
+        if line["type"] == "charge" and line["rule"] in ("P-CHG-03", "P-CHG-04"):
+            return dated + timedelta(days=1)  # new purchase, upfront
+        return _walk_to_invoice_day(dated)
+    if closing:
+        return date.fromisoformat(case["request"]["on"]) + timedelta(days=1)
+    return date.fromisoformat(line["end"]) + timedelta(days=1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_invoice_dates_follow_the_amended_text_P_TIME_01_02(name: str) -> None:
+    """Every hand-written invoice date agrees with P-TIME-01/02 as amended 2026-11-30."""
+    case, verdict = EXAMPLES[name]
+    for line in verdict["lines"]:
+        assert line["invoice_date"] == _amended_invoice_date(case, line).isoformat(), line
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_change_credit_within_30_days_INV_07(name: str) -> None:
+    """INV-07: every credit of a change or cancellation is invoiced 0..30 days after the
+    request, and no example reports a violation."""
+    case, verdict = EXAMPLES[name]
+    on = date.fromisoformat(case["request"]["on"])
+    for line in verdict["lines"]:
+        if line["type"] == "credit" and line["rule"] in CLOSING_CREDITS:
+            assert 0 <= (date.fromisoformat(line["invoice_date"]) - on).days <= 30, line
+    assert verdict["violations"] == []
