@@ -21,7 +21,7 @@ import pytest
 import sim.cli
 import sim.cli.common
 import sim.cli.run
-import sim.fleet.model
+import sim.fleet.request
 import sim.fleet.runner
 from sim.cli import main
 
@@ -137,7 +137,7 @@ def test_no_arguments_runs_the_baseline(monkeypatch, tmp_path, capsys):
     assert main([]) == 0
     assert seen["scenario"].meta.name == "baseline"
     assert seen["scenario"].run.tenants == 10_000
-    assert Path(seen["out"]) == sim.cli.common.REPO_ROOT / "reports" / "baseline-1"
+    assert Path(seen["out"]) == Path.cwd() / "reports" / "baseline-1"  # issue 7: cwd
     out, err = capsys.readouterr()
     assert "scenario baseline seed 1" in out and "invariant violations (INV-01..06): 0" in out
     assert "Traceback" not in err
@@ -146,9 +146,15 @@ def test_no_arguments_runs_the_baseline(monkeypatch, tmp_path, capsys):
 def test_strict_run_stops_with_exit_1_INV_01(monkeypatch, tmp_path, capsys):
     """INV-01 with --strict: an injected unlicensed user stops the run, exit 1, one line
     naming the rule, no traceback, no finished-looking output directory."""
-    original = sim.fleet.model.complete_automatic
-    monkeypatch.setattr(sim.fleet.model, "complete_automatic",
-                        lambda *a, **k: original(*a, **k)._replace(newly_unlicensed=1))
+    original = sim.fleet.request.complete_automatic
+
+    def unlicensing(subscription, *args, **kwargs):  # one user fewer licensed (INV-01)
+        effects = original(subscription, *args, **kwargs)
+        changed = effects.new_subscription or subscription
+        changed.licenses = changed.assigned - 1
+        return effects
+
+    monkeypatch.setattr(sim.fleet.request, "complete_automatic", unlicensing)
     out = tmp_path / "strict"
     status = main(["run", "baseline", "--tenants", "200", "--strict", "--out", str(out),
                    "-q"])

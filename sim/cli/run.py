@@ -11,7 +11,6 @@ from .common import (
     DEFAULT_SCENARIO,
     EXIT_FINDING,
     EXIT_OK,
-    REPO_ROOT,
     Progress,
     UsageError,
     find_scenario,
@@ -19,8 +18,47 @@ from .common import (
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..fleet.outdir import OutputError
     from ..fleet.runner import run_scenario
-    from ..fleet.scenario import ScenarioError, load_scenario
+    from ..fleet.sizing import MemoryLimitError, check_memory, parse_size
+
+    limit = None
+    if args.max_memory is not None:
+        try:
+            limit = parse_size(args.max_memory)
+        except ValueError as error:
+            raise UsageError(f"--max-memory: {error}") from None
+    scenario, out = _scenario_and_output(args)
+    try:
+        check_memory(scenario.run.tenants, limit)  # before allocating
+    except MemoryLimitError as error:
+        raise UsageError(str(error)) from None
+    progress = Progress(not args.quiet, f"{scenario.meta.name}")
+    from ..fleet.model import InvariantViolation
+
+    report = getattr(args, "report", True)
+    finish = (lambda directory: _maybe_report(directory, True)) if report else None
+    try:
+        result = run_scenario(scenario, out, fmt=args.format, trace=args.trace,
+                              strict=args.strict, progress=progress, force=args.force,
+                              finish=finish)
+    except OutputError as error:
+        raise UsageError(str(error)) from None
+    except InvariantViolation as error:
+        print(f"planshift: invariant violated (--strict): {error}", file=sys.stderr)
+        return EXIT_FINDING
+    if not args.quiet:
+        _print_summary(result)
+        if report and (result.directory / "report.html").is_file():
+            print(f"report: {result.directory / 'report.html'}")
+    return EXIT_FINDING if result.violations and args.strict else EXIT_OK
+
+
+def _scenario_and_output(args: argparse.Namespace) -> tuple[Any, Path]:
+    """The scenario with its overrides, and the output directory: --out, or
+    ./reports/<name>-<seed>[-<hash of the overrides>] under the current directory."""
+    from ..fleet.outdir import run_directory_name
+    from ..fleet.scenario import ScenarioError, load_scenario, scenario_to_dict
 
     path = find_scenario(args.scenario)
     overrides = list(args.set or [])
@@ -34,35 +72,28 @@ def _run(args: argparse.Namespace) -> int:
         overrides.append(f"run.seed={args.seed}")
     try:
         scenario = load_scenario(path, overrides)
+        base = load_scenario(path, []) if overrides else scenario
     except ScenarioError as error:
         raise UsageError(str(error)) from None
-    out = Path(args.out) if args.out else (
-        REPO_ROOT / "reports" / f"{scenario.meta.name}-{scenario.run.seed}")
-    progress = Progress(not args.quiet, f"{scenario.meta.name}")
-    from ..fleet.model import InvariantViolation
-
-    try:
-        result = run_scenario(scenario, out, fmt=args.format, trace=args.trace,
-                              strict=args.strict, progress=progress)
-    except InvariantViolation as error:
-        print(f"planshift: invariant violated (--strict): {error}", file=sys.stderr)
-        return EXIT_FINDING
-    if not args.quiet:
-        _print_summary(result)
-    if getattr(args, "report", True):
-        report = _maybe_report(result.directory, args.quiet)
-        if report is not None:
-            return report
-    return EXIT_FINDING if result.violations and args.strict else EXIT_OK
+    if args.out is not None:
+        if not args.out.strip():
+            raise UsageError("--out: empty path (name the output directory)")
+        return scenario, Path(args.out)
+    name = run_directory_name(scenario.meta.name, scenario.run.seed,
+                              scenario_to_dict(scenario), scenario_to_dict(base))
+    return scenario, Path.cwd() / "reports" / name
 
 
-def _maybe_report(directory: Path | None, quiet: bool) -> int | None:
-    """Write the report of a finished run when the reports layer is installed."""
+def _maybe_report(directory: Path, quiet: bool) -> int | None:
+    """Write the report of a run (called on the complete run before it is moved into
+    place); a failing report is a warning, never the loss of the records."""
     from ..report import build_report
 
-    build_report(directory)
-    if not quiet:
-        print(f"report: {directory / 'report.html'}")
+    try:
+        build_report(directory)
+    except Exception as error:  # the records stay; `planshift report DIR` can retry
+        print(f"planshift: warning: report not built ({type(error).__name__}: {error}); "
+              "rebuild it with `planshift report RUN_DIR`", file=sys.stderr)
     return None
 
 
@@ -74,7 +105,7 @@ def _print_summary(result) -> None:
           f"{result.completed} completed in {result.seconds:.1f}s")
     print(f"records: {result.directory} ({', '.join(f'{k} {v}' for k, v in rows.items())})")
     print(f"invariant violations (INV-01..06): {result.violations}")
-    late = manifest["rule_violations"]["P-TIME-03"]["late_credit_lines"]
+    late = manifest.get("rule_violations", {}).get("P-TIME-03", {}).get("late_credit_lines")
     if late:
         print(f"P-TIME-03: {late} credit line(s) invoiced more than 30 days after the change")
 
@@ -87,14 +118,23 @@ def register(commands: Any) -> None:
         description=(
             "Simulate a scenario's fleet over its horizon and write the records "
             "(changes, attempts, ledger, capacity, population, violations, optional trace) "
-            "and manifest.json into reports/<scenario>-<seed>/ (or --out). SCENARIO is a "
+            "and manifest.json into ./reports/<scenario>-<seed>[-<hash of overrides>]/ under "
+            "the current directory (or --out). SCENARIO is a "
             "TOML file or the name of one in scenarios/ (default: baseline)."
         ),
     )
     run.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, metavar="SCENARIO")
     run.add_argument("--tenants", type=int, help="override run.tenants")
     run.add_argument("--seed", type=int, help="override run.seed")
-    run.add_argument("--out", metavar="DIR", help="output directory")
+    run.add_argument("--out", metavar="DIR",
+                     help="output directory (default ./reports/<scenario>-<seed>, plus a "
+                          "short hash of the overrides when there are any); it must be absent "
+                          "or empty, or hold a finished planshift run (see --force)")
+    run.add_argument("--force", action="store_true",
+                     help="replace a finished planshift run in the output directory")
+    run.add_argument("--max-memory", metavar="SIZE",
+                     help="refuse runs whose estimated peak memory is above SIZE "
+                          "(e.g. 16G; default 75%% of physical memory)")
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="override any scenario key, e.g. capacity.workers=8 (repeatable)")
     run.add_argument("--format", choices=("parquet", "csv"), default="parquet",

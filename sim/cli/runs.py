@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 from typing import Any
 
 from .common import EXIT_FINDING, EXIT_OK, UsageError
@@ -12,7 +14,7 @@ def _report(args: argparse.Namespace) -> int:
     from ..report import RunError, build_report
 
     try:
-        paths = build_report(args.run_dir)
+        paths = build_report(args.run_dir, verify=not args.no_verify)
     except RunError as error:
         raise UsageError(str(error)) from None
     if not args.quiet:
@@ -24,12 +26,15 @@ def _compare(args: argparse.Namespace) -> int:
     from ..report import RunError
     from ..report.compare import compare_runs, format_comparison
 
-    if args.rtol < 0:
-        raise UsageError("--rtol must be >= 0")
+    if not math.isfinite(args.rtol) or args.rtol < 0:
+        raise UsageError(f"--rtol must be a finite number >= 0, not {args.rtol}")
     try:
-        comparison = compare_runs(args.baseline, args.candidate, args.rtol, args.metric)
+        comparison = compare_runs(args.baseline, args.candidate, args.rtol, args.metric,
+                                  verify=not args.no_verify)
     except RunError as error:
         raise UsageError(str(error)) from None
+    for warning in comparison.warnings:
+        print(f"planshift: warning: {warning}", file=sys.stderr)
     print(format_comparison(comparison, only_flagged=args.flagged_only))
     return EXIT_FINDING if comparison.flagged else EXIT_OK
 
@@ -42,6 +47,9 @@ def register(commands: Any) -> None:
                     "report.html of a run directory from its stored records.")
     report.add_argument("run_dir", metavar="RUN_DIR")
     report.add_argument("-q", "--quiet", action="store_true")
+    report.add_argument("--no-verify", action="store_true",
+                        help="do not check the record files' sha256 and row counts against "
+                             "the manifest")
     report.set_defaults(handler=_report)
 
     compare = commands.add_parser(
@@ -59,5 +67,7 @@ def register(commands: Any) -> None:
                          help="only these metrics (names or glob patterns; repeatable)")
     compare.add_argument("--flagged-only", action="store_true",
                          help="print only the metrics outside tolerance")
+    compare.add_argument("--no-verify", action="store_true",
+                         help="do not check the record files against their manifests")
     compare.set_defaults(handler=_compare)
 

@@ -1,8 +1,10 @@
 """Run a scenario: population -> simulation -> record files + manifest (issue 3).
 
 ``run_scenario(scenario, out_dir)`` is the one entry point the CLI, tests and benches
-use. Records are written into a sibling ``.partial`` directory that is renamed into
-place only when the run completes, so an interrupted run never leaves a directory that
+use. Records are written into a temporary directory unique to the process that is
+renamed into place only when the run completes (:mod:`sim.fleet.outdir`: a run never
+writes over a user's files, replaces a finished run only with ``force``, and holds a lock
+so two runs cannot mix their files), so an interrupted run never leaves a directory that
 looks finished. The manifest holds no wall-clock data: two runs of the same scenario
 and seed produce byte-identical files.
 """
@@ -10,9 +12,8 @@ and seed produce byte-identical files.
 from __future__ import annotations
 
 import gc
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from .. import __version__
 from ..rules.catalog import Catalog, builtin_catalog
 from ..rules.money import minor_unit
 from .model import FleetModel
+from .outdir import RUN_MARKER, staged_output
 from .population import generate_population
 from .records import NullRecorder, Recorder, file_sha256, write_json_atomic
 from .scenario import Scenario, scenario_to_dict
@@ -56,9 +58,10 @@ class RunResult:
 
 
 def simulate(scenario: Scenario, recorder: Any = None, catalog: Catalog | None = None,
-             strict: bool = False, progress: Callable[[float], None] | None = None
-             ) -> FleetModel:
-    """Build the population and run the model; records go to `recorder` (default: none)."""
+             strict: bool = False, progress: Callable[[float], None] | None = None,
+             observers: Iterable[Any] = ()) -> FleetModel:
+    """Build the population and run the model; records go to `recorder` (default: none),
+    events to `observers` (sim.fleet.observe) besides the invariant monitor."""
     catalog = catalog or builtin_catalog()
     digits = minor_unit(scenario.run.currency)
     with _fewer_collections():
@@ -67,7 +70,7 @@ def simulate(scenario: Scenario, recorder: Any = None, catalog: Catalog | None =
             for chunk in population.rows():
                 recorder.tables["population"].write_columns(chunk)
         model = FleetModel(scenario, catalog, population, recorder or NullRecorder(), digits,
-                           strict)
+                           strict, observers)
         model.run(progress)
     return model
 
@@ -92,13 +95,30 @@ def _fewer_collections() -> Iterator[None]:
 
 def run_scenario(scenario: Scenario, out_dir: Path, fmt: str = "parquet", trace: bool = False,
                  strict: bool = False, progress: Callable[[float], None] | None = None,
-                 catalog: Catalog | None = None) -> RunResult:
-    """Run `scenario` and write its records and manifest into `out_dir` (replaced)."""
+                 catalog: Catalog | None = None, force: bool = False,
+                 finish: Callable[[Path], Any] | None = None) -> RunResult:
+    """Run `scenario` and write its records and manifest into `out_dir`.
+
+    `out_dir` must be absent, empty or a finished planshift run (replaced only with
+    `force`), else :class:`sim.fleet.outdir.OutputError` before anything is simulated.
+    `finish(directory)` (e.g. building the report) runs on the complete temporary
+    directory before it is moved into place, so it is part of the same atomic step.
+    """
+    with staged_output(Path(out_dir), force) as staging:
+        result = _run_into(scenario, staging.directory, fmt, trace, strict, progress,
+                           catalog)
+        if finish is not None:
+            finish(staging.directory)
+        staging.commit()
+    result.directory = staging.target
+    return result
+
+
+def _run_into(scenario: Scenario, partial: Path, fmt: str, trace: bool, strict: bool,
+              progress: Callable[[float], None] | None, catalog: Catalog | None
+              ) -> RunResult:
+    """Simulate and write records and manifest into the (temporary) directory `partial`."""
     started = time.perf_counter()
-    out_dir = Path(out_dir)
-    partial = out_dir.with_name(out_dir.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
     records_dir = partial / "records"
     records_dir.mkdir(parents=True)
     digits = minor_unit(scenario.run.currency)
@@ -115,6 +135,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, fmt: str = "parquet", trace:
                         "sha256": file_sha256(path)}
     manifest = {
         "format": 1,
+        RUN_MARKER: True,
         "package": "planshift",
         "version": __version__,
         "scenario_name": scenario.meta.name,
@@ -128,16 +149,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, fmt: str = "parquet", trace:
         "completed": model.completed,
         "invariant_violations": {"total": model.violations,
                                  "by_rule": dict(sorted(model.violations_by_rule.items()))},
-        "rule_violations": {"P-TIME-03": {
-            "late_credit_lines": model.late_credits,
-            "rule": "every credit must be on an invoice within "
-                    f"{scenario.billing.credit_invoice_limit_days} days of the change"}},
         "tables": tables,
         "scenario": scenario_to_dict(scenario),
     }
     write_json_atomic(partial / "manifest.json", manifest)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    partial.rename(out_dir)
-    return RunResult(out_dir, manifest, model.requests, model.completed, model.violations,
+    return RunResult(partial, manifest, model.requests, model.completed, model.violations,
                      model.events, time.perf_counter() - started, rows)

@@ -3,13 +3,16 @@
 ``compare_runs(baseline, candidate, rtol, metrics)`` reads each run's summary.json
 (building it from the records when missing), flags every metric whose relative change
 exceeds `rtol`, and, for two runs of the same scenario and seed, says whether the
-record files are identical and, if not, how many rows differ per table.
+record files are identical and, if not, how many rows differ per table. Both runs'
+record files are first checked against their manifests (:mod:`sim.report.verify`), and
+"identical" is decided on the files' own sha256, never on what the manifests claim.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -18,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .records import RunError, load_run
+from .verify import VerifiedTable, read_manifest, verify_tables
 
 __all__ = ["Comparison", "MetricDelta", "compare_runs", "format_comparison"]
 
@@ -39,22 +43,27 @@ class Comparison:
     same_scenario_and_seed: bool
     identical_records: bool | None = None
     rows_differing: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def flagged(self) -> list[MetricDelta]:
         return [delta for delta in self.deltas if delta.flagged]
 
 
-def _summary(directory: Path) -> dict[str, Any]:
+def _summary(directory: Path, verify: bool) -> dict[str, Any]:
     path = directory / "summary.json"
     if not path.is_file():
         from . import build_report
 
-        build_report(directory)
+        build_report(directory, verify=verify)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise RunError(f"{path}: invalid JSON: {error}") from None
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise RunError(f"{path}: invalid JSON: {str(error)[:120]}") from None
+    metrics = summary.get("metrics") if isinstance(summary, dict) else None
+    if not isinstance(metrics, dict) or not all(isinstance(m, dict) for m in metrics.values()):
+        raise RunError(f"{path}: no 'metrics' object of metric entries")
+    return summary
 
 
 def _number(value: Any) -> Decimal | None:
@@ -78,13 +87,20 @@ def _delta(name: str, unit: str, a: Any, b: Any, rtol: float, atol: float) -> Me
 
 
 def compare_runs(baseline: str | Path, candidate: str | Path, rtol: float = 0.05,
-                 metrics: list[str] | None = None, atol: float = 1e-9) -> Comparison:
-    """Compare two run directories; `metrics` are names or glob patterns (default: all)."""
+                 metrics: list[str] | None = None, atol: float = 1e-9,
+                 verify: bool = True) -> Comparison:
+    """Compare two run directories; `metrics` are names or glob patterns (default: all).
+
+    With `verify` (the default) both runs' record files must match their manifests'
+    sha256 and row counts (RunError naming the damaged file otherwise).
+    """
+    if not (math.isfinite(rtol) and rtol >= 0) or not (math.isfinite(atol) and atol >= 0):
+        raise RunError(f"tolerances must be finite numbers >= 0 (rtol {rtol}, atol {atol})")
     base_dir, cand_dir = Path(baseline), Path(candidate)
-    for directory in (base_dir, cand_dir):
-        if not (directory / "manifest.json").is_file():
-            raise RunError(f"{directory}: not a run directory (no manifest.json)")
-    base, cand = _summary(base_dir), _summary(cand_dir)
+    base_manifest, cand_manifest = read_manifest(base_dir), read_manifest(cand_dir)
+    base_files = verify_tables(base_dir, base_manifest, check=verify, hashes=True)
+    cand_files = verify_tables(cand_dir, cand_manifest, check=verify, hashes=True)
+    base, cand = _summary(base_dir, verify), _summary(cand_dir, verify)
     names = list(base["metrics"])
     names += [n for n in cand["metrics"] if n not in base["metrics"]]
     if metrics:
@@ -96,29 +112,39 @@ def compare_runs(baseline: str | Path, candidate: str | Path, rtol: float = 0.05
     for name in names:
         a = base["metrics"].get(name, {}).get("value")
         b = cand["metrics"].get(name, {}).get("value")
-        unit = (base["metrics"].get(name) or cand["metrics"].get(name))["unit"]
+        unit = str((base["metrics"].get(name) or cand["metrics"].get(name)).get("unit", ""))
         deltas.append(_delta(name, unit, a, b, rtol, atol))
-    base_manifest = json.loads((base_dir / "manifest.json").read_text(encoding="utf-8"))
-    cand_manifest = json.loads((cand_dir / "manifest.json").read_text(encoding="utf-8"))
     same = (base_manifest["scenario"] == cand_manifest["scenario"]
             and base_manifest["seed"] == cand_manifest["seed"])
-    comparison = Comparison(deltas, same)
+    comparison = Comparison(deltas, same, warnings=_differences(base_manifest, cand_manifest))
     if same:
-        _compare_records(base_dir, cand_dir, base_manifest, cand_manifest, comparison)
+        _compare_records(base_dir, cand_dir, base_files, cand_files, comparison)
     return comparison
 
 
-def _compare_records(base_dir: Path, cand_dir: Path, base_manifest: dict,
-                     cand_manifest: dict, comparison: Comparison) -> None:
-    base_tables, cand_tables = base_manifest["tables"], cand_manifest["tables"]
-    comparison.identical_records = all(
-        name in cand_tables and base_tables[name]["sha256"] == cand_tables[name]["sha256"]
-        for name in base_tables) and set(base_tables) == set(cand_tables)
+def _differences(base: dict[str, Any], cand: dict[str, Any]) -> list[str]:
+    """Warnings for runs that are not like for like: scenario, currency, planshift version."""
+    warnings = []
+    for key, label in (("scenario_name", "scenario"), ("currency", "currency"),
+                       ("version", "planshift version")):
+        if base.get(key) != cand.get(key):
+            warnings.append(f"the runs differ in {label}: {base.get(key)!r} (baseline) vs "
+                            f"{cand.get(key)!r} (candidate)")
+    return warnings
+
+
+def _compare_records(base_dir: Path, cand_dir: Path, base_files: dict[str, VerifiedTable],
+                     cand_files: dict[str, VerifiedTable], comparison: Comparison) -> None:
+    """Identity from the files' own sha256 (computed, not taken from the manifests)."""
+    names = sorted(set(base_files) | set(cand_files))
+    same_hash = {name: name in base_files and name in cand_files
+                 and base_files[name].sha256 == cand_files[name].sha256 for name in names}
+    comparison.identical_records = all(same_hash.values())
     if comparison.identical_records:
         return
-    base_run, cand_run = load_run(base_dir), load_run(cand_dir)
-    for name in sorted(set(base_tables) | set(cand_tables)):
-        if base_tables.get(name, {}).get("sha256") == cand_tables.get(name, {}).get("sha256"):
+    base_run, cand_run = load_run(base_dir, verify=False), load_run(cand_dir, verify=False)
+    for name in names:
+        if same_hash[name]:
             comparison.rows_differing[name] = 0
             continue
         left = base_run.tables.get(name, pd.DataFrame())

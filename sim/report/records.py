@@ -1,8 +1,11 @@
-"""Reading a finished run's records back (the report layer never sees a live model)."""
+"""Reading a finished run's records back (the report layer never sees a live model).
+
+Every table is checked against the manifest's sha256 and row count first
+(:mod:`sim.report.verify`), so a damaged or edited file is refused by name.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +43,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 class RunError(ValueError):
-    """A run directory is missing or incomplete."""
+    """A run directory is missing, incomplete or damaged."""
 
 
 @dataclass
@@ -67,6 +70,15 @@ class RunRecords:
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The wanted columns of one record file; a file that cannot be parsed is a RunError."""
+    try:
+        return _read_columns(path, columns)
+    except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as error:
+        raise RunError(f"{path}: damaged record file, cannot be read "
+                       f"({type(error).__name__}: {str(error)[:120]})") from None
+
+
+def _read_columns(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if path.suffix == ".parquet":
         schema = pq.read_schema(path)
         wanted = [c for c in columns if c in schema.names]
@@ -92,23 +104,19 @@ def _csv_types() -> dict[str, pa.DataType]:
     return types
 
 
-def load_run(directory: str | Path) -> RunRecords:
-    """Load the manifest and record tables of a run directory."""
+def load_run(directory: str | Path, verify: bool = True) -> RunRecords:
+    """Load the manifest and record tables of a run directory.
+
+    With `verify` (the default) every table's sha256 and row count must match the
+    manifest; without it only the paths are checked to stay inside the run directory.
+    """
+    from .verify import read_manifest, verify_tables
+
     directory = Path(directory)
-    manifest_path = directory / "manifest.json"
-    if not manifest_path.is_file():
-        raise RunError(f"{directory}: not a run directory (no manifest.json)")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise RunError(f"{manifest_path}: invalid JSON: {error}") from None
-    tables = {}
-    for name, columns in COLUMNS.items():
-        entry = manifest.get("tables", {}).get(name)
-        if entry is None:
+    manifest = read_manifest(directory)
+    for name in COLUMNS:
+        if name not in manifest["tables"]:
             raise RunError(f"{directory}: manifest lists no {name!r} table")
-        path = directory / entry["file"]
-        if not path.is_file():
-            raise RunError(f"{path}: record file missing")
-        tables[name] = _read(path, columns)
+    verified = verify_tables(directory, manifest, check=verify)
+    tables = {name: _read(verified[name].path, columns) for name, columns in COLUMNS.items()}
     return RunRecords(directory, manifest, tables)
