@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..rules.money import ROUNDING_POLICIES, Price, format_minor, prorate
+from .finance import finance
+from .fx import FxTable
 from .records import RunRecords
 
 __all__ = ["OUTCOMES", "PERCENTILES", "Summary", "summarise"]
@@ -24,6 +25,7 @@ OUTCOMES = ("automatic", "automatic-after-remediation", "scheduled", "manual", "
             "pending")
 PERCENTILES = (50, 90, 95, 99)
 MINUTES_PER_DAY = 1440.0
+NO_PATH = "no path yet"
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Summary:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     series: dict[str, pd.DataFrame] = field(default_factory=dict)  # for plots
+    notes: dict[str, Any] = field(default_factory=dict)  # facts the report explains
 
     def add(self, name: str, value: Any, unit: str) -> None:
         if isinstance(value, np.integer | np.bool_):
@@ -46,12 +49,13 @@ def _share(part: float, whole: float) -> float:
     return float(part) / float(whole) if whole else 0.0
 
 
-def summarise(records: RunRecords) -> Summary:
+def summarise(records: RunRecords, fx: FxTable | None = None) -> Summary:
+    """All metrics and tables of a run; money per currency unless `fx` converts it."""
     summary = Summary()
     _run_metrics(records, summary)
     _failures(records, summary)
     _capacity(records, summary)
-    _finance(records, summary)
+    finance(records, summary, fx)
     _impact(records, summary)
     return summary
 
@@ -219,108 +223,6 @@ def _capacity(records: RunRecords, summary: Summary) -> None:
     summary.add("sla.breach_share", _share(breaches, processed.sum()), "ratio")
 
 
-# ------------------------------------------------------------------------------ finance
-
-
-def _money(summary: Summary, name: str, minor: int, records: RunRecords) -> None:
-    summary.add(name, format_minor(int(minor), records.digits), records.currency)
-
-
-def _money_table(frame: pd.DataFrame, keys: list[str], digits: int) -> pd.DataFrame:
-    grouped = frame.groupby(keys, dropna=False)
-    table = pd.DataFrame({
-        "lines": grouped.size(),
-        "credits_minor": grouped["credit_part"].sum(),
-        "charges_minor": grouped["charge_part"].sum(),
-        "net_minor": grouped["amount_minor"].sum(),
-    }).reset_index()
-    for column in ("credits", "charges", "net"):
-        table[column] = [format_minor(int(v), digits) for v in table[f"{column}_minor"]]
-    return table
-
-
-def _finance(records: RunRecords, summary: Summary) -> None:
-    ledger = records.tables["ledger"].copy()
-    changes = records.tables["changes"]
-    population = records.tables["population"]
-    digits = records.digits
-    amount = ledger["amount_minor"].astype("int64")
-    ledger["credit_part"] = amount.where(amount < 0, 0)
-    ledger["charge_part"] = amount.where(amount > 0, 0)
-    credits = int(ledger["credit_part"].sum())
-    charges = int(ledger["charge_part"].sum())
-    _money(summary, "finance.credits.total", credits, records)
-    _money(summary, "finance.charges.total", charges, records)
-    _money(summary, "finance.net.total", credits + charges, records)
-    overlap = int(changes["overlap_cost_minor"].astype("int64").sum())
-    _money(summary, "finance.overlap_cost.total", overlap, records)
-    summary.add("finance.ledger_lines", len(ledger), "lines")
-    # Distribution of net per change (for changes with money).
-    nets = changes.loc[changes["net_minor"] != 0, "net_minor"].to_numpy(dtype=np.int64)
-    for p in PERCENTILES:
-        value = int(np.round(np.percentile(nets, p))) if len(nets) else 0
-        _money(summary, f"finance.net_per_change.p{p}", value, records)
-    # Breakdowns.
-    pairs = changes[["request_id", "current_plan", "target_plan"]]
-    frequency = population[["tenant_id", "billing_frequency"]]
-    enriched = ledger.merge(pairs, on="request_id", how="left").merge(
-        frequency, on="tenant_id", how="left")
-    enriched["plan_pair"] = enriched["current_plan"] + " -> " + enriched["target_plan"]
-    for keys, name in ((["billing_account"], "finance_by_account"),
-                       (["plan_pair"], "finance_by_plan_pair"),
-                       (["billing_frequency"], "finance_by_billing_frequency"),
-                       (["payment_method"], "finance_by_payment_method"),
-                       (["rule"], "finance_by_rule")):
-        summary.tables[name] = _money_table(enriched, keys, digits)
-    for account, frame in enriched.groupby("billing_account"):
-        _money(summary, f"finance.{account}.credits", int(frame["credit_part"].sum()), records)
-        _money(summary, f"finance.{account}.charges", int(frame["charge_part"].sum()), records)
-        _money(summary, f"finance.{account}.net", int(frame["amount_minor"].sum()), records)
-    # Late credits (P-TIME-03).
-    late = ledger[(ledger["amount_minor"] < 0) & ledger["late_credit"].astype(bool)]
-    summary.add("finance.late_credits.lines", len(late), "lines")
-    _money(summary, "finance.late_credits.amount", int(late["amount_minor"].sum()), records)
-    # Monthly cash timeline of credits paid out and charges collected.
-    month = ledger["cash_date"].str.slice(0, 7)
-    timeline = pd.DataFrame({"month": month, "credits_minor": ledger["credit_part"],
-                             "charges_minor": ledger["charge_part"]}).groupby("month").sum()
-    timeline = timeline.reset_index()
-    timeline["credits"] = [format_minor(int(v), digits) for v in timeline["credits_minor"]]
-    timeline["charges"] = [format_minor(int(v), digits) for v in timeline["charges_minor"]]
-    summary.tables["cash_timeline"] = timeline
-    # The same fleet's credits under every rounding policy (P-RND-03).
-    summary.tables["rounding_policies"] = _rounding_policies(ledger, digits)
-    for row in summary.tables["rounding_policies"].itertuples():
-        _money(summary, f"finance.credits.policy.{row.policy}", int(row.credits_minor), records)
-
-
-def _rounding_policies(ledger: pd.DataFrame, digits: int) -> pd.DataFrame:
-    """Recompute every credit line under each rounding policy (P-RND-03).
-
-    Lines sharing (price, months, quantity, billing_days, cycle_days) round alike, so
-    each distinct combination is computed once and weighted by its count.
-    """
-    credits = ledger[ledger["amount_minor"] < 0]
-    if "unit_price" not in credits.columns or credits.empty:
-        return pd.DataFrame({"policy": list(ROUNDING_POLICIES), "credits_minor": 0,
-                             "credits": format_minor(0, digits)})
-    keys = ["unit_price", "months", "quantity", "billing_days", "cycle_days"]
-    combos = credits.groupby(keys).size().rename("lines").reset_index()
-    from decimal import Decimal
-
-    prices = {text: Price.from_decimal(Decimal(text)) for text in combos["unit_price"].unique()}
-    rows = []
-    for name, policy in ROUNDING_POLICIES.items():
-        total = 0
-        for price, months, quantity, billing_days, cycle_days, lines in combos.itertuples(
-                index=False):
-            total += lines * prorate(prices[price], int(months), int(quantity),
-                                     int(billing_days), int(cycle_days), digits, policy)
-        rows.append({"policy": name, "credits_minor": -total,
-                     "credits": format_minor(-total, digits)})
-    return pd.DataFrame(rows)
-
-
 # ---------------------------------------------------------------------- customer impact
 
 
@@ -332,7 +234,9 @@ def _impact(records: RunRecords, summary: Summary) -> None:
     summary.add("impact.data_lost_gb", float(changes["data_lost_gb"].sum()), "GB")
     summary.add("impact.requests_with_data_lost", int((changes["data_lost_gb"] > 0).sum()),
                 "requests")
-    by_path = changes.groupby("path", dropna=False).agg(
+    # A request that never reached a path (still pending) is labelled, never blank.
+    path = changes["path"].fillna("").replace("", NO_PATH)
+    by_path = changes.assign(path=path).groupby("path").agg(
         requests=("request_id", "size"),
         customisations_lost=("customisations_lost", "sum"),
         data_at_risk_gb=("data_at_risk_gb", "sum"),

@@ -4,20 +4,27 @@ The catalog is data (``sim/rules/data/catalog.toml``), not Python literals. Load
 validates every entry and names the offending key on error. Plans are light, frozen
 objects; prices are kept both as Decimal (for people) and as exact ratios (for the
 arithmetic in :mod:`sim.rules.money`).
+
+Local price lists (issue 12): tenants are billed in their country's currency. The
+catalog's ``[price_lists]`` table gives fixed list rates from the base (USD) list and the
+rounding that turns a converted price into the currency's minor units (P-MONEY-02):
+``local = round(usd * rate, minor_unit(currency), rounding)``. This is a *model*
+(``price_lists.source``): Microsoft sets local prices per market; replace the rates or
+the catalog to use real local price lists.
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .calendar import TERM_MONTHS
-from .money import Price, parse_decimal
+from .money import Price, minor_unit, parse_decimal
 
 __all__ = [
     "SECTORS",
@@ -25,6 +32,7 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Plan",
+    "PriceLists",
     "Service",
     "builtin_catalog",
     "load_catalog",
@@ -34,6 +42,7 @@ __all__ = [
 SECTORS = ("commercial", "government", "nonprofit")
 REQUIRED_TERMS = ("P1M", "P1Y")
 PRICE_SOURCES = ("3p", "doc", "model")
+LIST_ROUNDINGS = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN}
 
 
 class CatalogError(ValueError):
@@ -61,15 +70,35 @@ class Plan:
     seat_cap: int | None = None
     price_source: str = "model"
     exact_prices: Mapping[str, Price] = field(default_factory=dict, compare=False)
+    currency: str = "USD"  # the currency of `prices` (the catalog's base list)
+    local_prices: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict,
+                                                              compare=False)
+    exact_local_prices: Mapping[str, Mapping[str, Price]] = field(default_factory=dict,
+                                                                  compare=False)
 
-    def price(self, term: str) -> Price:
-        """Per-license monthly price for `term`; P3Y falls back to P1Y (CASES.md)."""
-        exact = self.exact_prices.get(term)
-        if exact is None:
+    def price(self, term: str, currency: str | None = None) -> Price:
+        """Per-license monthly price for `term` in `currency` (default: the base list);
+        P3Y falls back to P1Y (CASES.md); a currency without a price list is a KeyError."""
+        if currency is None or currency == self.currency:
+            exact = self.exact_prices
+        else:
+            exact = self.exact_local_prices.get(currency)
+            if exact is None:
+                raise KeyError(f"plan {self.id} has no {currency} price list")
+        price = exact.get(term)
+        if price is None:
             if term == "P3Y":
-                return self.exact_prices["P1Y"]
+                return exact["P1Y"]
             raise KeyError(f"plan {self.id} has no price for term {term}")
-        return exact
+        return price
+
+    def prices_in(self, currency: str) -> Mapping[str, Decimal]:
+        """The plan's list prices (Decimal, per term) in `currency`."""
+        if currency == self.currency:
+            return self.prices
+        if currency not in self.local_prices:
+            raise KeyError(f"plan {self.id} has no {currency} price list")
+        return self.local_prices[currency]
 
     @property
     def is_government_or_nonprofit(self) -> bool:
@@ -96,14 +125,63 @@ def lacks_data_service(current: Plan, target: Plan) -> bool:
 
 
 @dataclass(frozen=True)
+class PriceLists:
+    """Local price lists derived from the base list by fixed list rates (issue 12).
+
+    ``local = (base * rates[currency]).quantize(minor unit of currency, rounding)``;
+    `countries` maps an ISO 3166 country code to the currency its tenants are billed in."""
+
+    base: str
+    rates: Mapping[str, Decimal]
+    countries: Mapping[str, str]
+    rounding: str = "half-up"
+    source: str = "model"
+    note: str = ""
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        return (self.base, *sorted(c for c in self.rates if c != self.base))
+
+    def convert(self, value: Decimal, currency: str) -> Decimal:
+        """A base-list price in `currency`, rounded once to its minor unit (P-MONEY-02)."""
+        if currency == self.base:
+            return value
+        quantum = Decimal(1).scaleb(-minor_unit(currency))
+        return (value * self.rates[currency]).quantize(quantum, LIST_ROUNDINGS[self.rounding])
+
+    def currency_of(self, country: str) -> str:
+        """The billing currency of a tenant in `country` (the base currency if unlisted)."""
+        return self.countries.get(country, self.base)
+
+    def localise(self, plan: Plan) -> Plan:
+        """`plan` with its prices in every listed currency."""
+        local = {currency: {term: self.convert(value, currency)
+                            for term, value in plan.prices.items()}
+                 for currency in self.currencies if currency != self.base}
+        exact = {currency: {term: Price.from_decimal(value) for term, value in terms.items()}
+                 for currency, terms in local.items()}
+        return replace(plan, currency=self.base, local_prices=local, exact_local_prices=exact)
+
+
+@dataclass(frozen=True)
 class Catalog:
     services: Mapping[str, Service]
     plans: Mapping[str, Plan]
     add_ons: Mapping[str, AddOn]
     currency: str = "USD"
+    price_lists: PriceLists | None = None
 
     def plan(self, plan_id: str) -> Plan:
         return self.plans[plan_id]
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        """Currencies the catalog has price lists for (the base currency first)."""
+        return self.price_lists.currencies if self.price_lists else (self.currency,)
+
+    def currency_of(self, country: str) -> str:
+        """Issue 12: the currency tenants in `country` are billed in (US->USD, JP->JPY...)."""
+        return self.price_lists.currency_of(country) if self.price_lists else self.currency
 
     def automatic_targets(self, plan_id: str, same_sector: bool = True) -> list[Plan]:
         """R-ELIG-13: plans offered for an automatic change of a `plan_id` subscription.
@@ -124,8 +202,8 @@ class Catalog:
         """A catalog where `plans` are added, replacing built-in plans of the same id."""
         merged = dict(self.plans)
         for plan in plans:
-            merged[plan.id] = plan
-        return Catalog(self.services, merged, self.add_ons, self.currency)
+            merged[plan.id] = self.price_lists.localise(plan) if self.price_lists else plan
+        return Catalog(self.services, merged, self.add_ons, self.currency, self.price_lists)
 
 
 # ------------------------------------------------------------------------------ loading
@@ -231,8 +309,38 @@ def parse_plan(
     )
 
 
+def _parse_price_lists(raw: Any, base: str, path: str) -> PriceLists:
+    """Validate ``[price_lists]``: rates per ISO 4217 code, countries, rounding, source."""
+    if not isinstance(raw, Mapping):
+        raise CatalogError(f"{path}: expected a table")
+    _check_keys(raw, ("rates", "countries", "rounding", "source", "note"), path)
+    rates: dict[str, Decimal] = {}
+    for currency, text in _require(raw, "rates", path, Mapping).items():
+        try:
+            minor_unit(currency)
+            rate = parse_decimal(text)
+        except ValueError as error:
+            raise CatalogError(f"{path}.rates.{currency}: {error}") from None
+        if rate <= 0:
+            raise CatalogError(f"{path}.rates.{currency}: rate must be > 0, got {text}")
+        rates[currency] = rate
+    countries = dict(raw.get("countries", {}))
+    for country, currency in countries.items():
+        if currency != base and currency not in rates:
+            raise CatalogError(f"{path}.countries.{country}: no price list for {currency!r}")
+    rounding = raw.get("rounding", "half-up")
+    if rounding not in LIST_ROUNDINGS:
+        raise CatalogError(f"{path}.rounding: {rounding!r} is not one of "
+                           f"{', '.join(LIST_ROUNDINGS)}")
+    source = raw.get("source", "model")
+    if source not in PRICE_SOURCES:
+        raise CatalogError(f"{path}.source: {source!r} is not one of {', '.join(PRICE_SOURCES)}")
+    return PriceLists(base, rates, countries, rounding, source, str(raw.get("note", "")))
+
+
 def _parse_catalog(raw: Mapping[str, Any], source: str) -> Catalog:
-    _check_keys(raw, ("format", "currency", "services", "plans", "add_ons"), source)
+    _check_keys(raw, ("format", "currency", "services", "plans", "add_ons", "price_lists"),
+                source)
     if raw.get("format", 1) != 1:
         raise CatalogError(f"{source}.format: unsupported catalog format {raw['format']!r}")
     services: dict[str, Service] = {}
@@ -262,7 +370,11 @@ def _parse_catalog(raw: Mapping[str, Any], source: str) -> Catalog:
             price_source=entry.get("price_source", "model"),
         )
     currency = raw.get("currency", "USD")
-    return Catalog(services, plans, add_ons, currency)
+    price_lists = None
+    if "price_lists" in raw:
+        price_lists = _parse_price_lists(raw["price_lists"], currency, f"{source}.price_lists")
+        plans = {plan_id: price_lists.localise(plan) for plan_id, plan in plans.items()}
+    return Catalog(services, plans, add_ons, currency, price_lists)
 
 
 def load_catalog(path: str | Path) -> Catalog:
