@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIO = ROOT / "scenarios" / "baseline.toml"
+SCENARIO = ROOT / "sim/fleet/scenarios" / "baseline.toml"
 HORIZON_DAYS = 365
 REFERENCE_TIMEOUTS_PER_YEAR = 16
 TARGET_SECONDS_100K = 60.0

@@ -54,7 +54,7 @@ def main() -> None:
             from sim.fleet.runner import run_scenario
             from sim.fleet.scenario import load_scenario
 
-            scenario = load_scenario(ROOT / "scenarios" / "baseline.toml",
+            scenario = load_scenario(ROOT / "sim/fleet/scenarios" / "baseline.toml",
                                      [f"run.tenants={args.tenants}"])
             run_dir = Path(tmp) / "run"
             started = time.perf_counter()

@@ -27,8 +27,8 @@ from sim.fleet.scenario import (
 from sim.rules.eligibility import BLOCKER_CODES, MCA_RULE_IDS
 
 REPO = Path(__file__).resolve().parent.parent
-SCENARIO_FILES = sorted((REPO / "scenarios").glob("*.toml"))
-BASELINE = REPO / "scenarios" / "baseline.toml"
+SCENARIO_FILES = sorted((REPO / "sim/fleet/scenarios").glob("*.toml"))
+BASELINE = REPO / "sim/fleet/scenarios" / "baseline.toml"
 
 
 def write(tmp_path: Path, text: str, name: str = "trial.toml") -> Path:
@@ -273,7 +273,28 @@ UNKNOWN_NAMES = [
 ]
 
 
+SEMANTIC = [  # issue 7: weights, bounds, dates and windows that make no sense
+    ("[population]\nterms = {}", "population.terms"),
+    ("[population.countries]\nUS = 0.0", "population.countries"),
+    ("[demand]\nweekday_weights = [0, 0, 0, 0, 0, 0, 0]", "demand.weekday_weights"),
+    ("[demand]\nhour_weights = [" + ", ".join(["0"] * 24) + "]", "demand.hour_weights"),
+    ("[population]\nusers_median = 1e300", "population.users_median"),
+    ("[demand]\nmonth_end_factor = 1e308", "demand.month_end_factor"),
+    ("[capacity.switch]\ncap = 1e308", "capacity.switch.cap"),
+    ("[run]\nstart = 0001-01-01", "run.start"),
+    ("[run]\nstart = 9999-12-31", "run.start"),
+    ("[run]\nstart = 2999-12-31\nhorizon_days = 2", "run.horizon_days"),
+    ("[run]\nstart = 2026-01-01T00:00:00", "run.start"),
+    ("[billing]\nmca_full_refund_days = 8", "billing.mca_full_refund_days"),  # P-CHG-05
+    ("[billing]\nmca_card_days = -1", "billing.mca_card_days"),
+    ("[admin]\nbackoff_factor = 10.0\nmax_attempts = 10", "admin.backoff_factor"),
+    ("meta = 5", "meta"),
+    ('[meta]\nname = "a\\u0007b"', "meta.name"),
+]
+
+
 @pytest.mark.parametrize(("text", "key"), [
+    *[pytest.param(t, k, id=f"semantic:{k}") for t, k in SEMANTIC],
     *[pytest.param(t, k, id=f"unknown-key:{k}") for t, k in UNKNOWN_KEYS],
     *[pytest.param(t, k, id=f"range:{k}") for t, k in OUT_OF_RANGE],
     *[pytest.param(t, k, id=f"type:{k}") for t, k in WRONG_TYPES],
@@ -314,7 +335,7 @@ def test_missing_or_malformed_file_is_a_scenario_error(tmp_path):
 def test_set_overrides_nested_keys_and_toml_values():
     """--set key.path=value: values in TOML syntax (numbers, dates, inline tables, lists,
     quoted strings); a bare word is a string; later overrides win; file values yield."""
-    scenario = load_scenario(REPO / "scenarios" / "month-end-surge.toml", [
+    scenario = load_scenario(REPO / "sim/fleet/scenarios" / "month-end-surge.toml", [
         "capacity.workers=8",  # the file says 1
         "population.blockers.unpaid_balance=0.5",
         "population.payment_methods={card = 0.4, invoice = 0.6}",
@@ -373,3 +394,70 @@ def test_bad_set_is_rejected(override, fragment):
     message = rejected(BASELINE, [override])
     assert message.startswith(str(BASELINE)), message
     assert fragment in message, message
+
+
+# ------------------------------------------------------------ files and packaging
+
+
+def test_scenario_file_must_be_utf8_a_bom_is_accepted(tmp_path):
+    """A scenario file must be UTF-8 (a byte-order mark is accepted); anything else is a
+    ScenarioError naming the file and the offending byte."""
+    bad = tmp_path / "latin.toml"
+    bad.write_bytes('[meta]\nquestion = "caf\xe9"\n'.encode("latin-1"))
+    assert rejected(bad) == f"{bad}: not UTF-8 text (byte 22)"  # 7 + 15 bytes precede the e-acute
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes("\ufeff[run]\ntenants = 7\n".encode())
+    assert load_scenario(bom).run.tenants == 7
+
+
+def test_boundaries_are_accepted():
+    """The stated bounds are inclusive: a refund window equal to the MCA window, a run
+    ending on 2999-12-31, factor 100, users median 100,000."""
+    scenario = load_scenario(BASELINE, [
+        "billing.mca_full_refund_days=7", "billing.mca_window_days=7",
+        "run.start=2999-12-01", "run.horizon_days=31", "demand.month_end_factor=100.0",
+        "population.users_median=100000.0"])
+    assert scenario.run.start == date(2999, 12, 1)
+    assert scenario.billing.mca_full_refund_days == scenario.billing.mca_window_days == 7
+
+
+def test_every_parameter_states_both_bounds():
+    """Issue 7: every scalar parameter (and every weight table) carries lo and hi."""
+    def walk(cls: type, path: str):
+        for spec in dataclasses.fields(cls):
+            default = spec.default if spec.default is not dataclasses.MISSING else (
+                spec.default_factory())
+            if dataclasses.is_dataclass(default):
+                yield from walk(type(default), f"{path}{spec.name}.")
+            else:
+                yield f"{path}{spec.name}", spec.metadata
+
+    unbounded = [key for key, meta in walk(Scenario, "")
+                 if meta.get("lo") is None or meta.get("hi") is None]
+    assert not unbounded, unbounded
+
+
+def test_packaged_scenarios_are_the_files_in_the_package():
+    """The shipped scenarios are read with importlib.resources from the package."""
+    from sim.fleet.scenario import packaged_scenarios
+
+    found = packaged_scenarios()
+    assert sorted(found) == sorted(p.stem for p in SCENARIO_FILES)
+    assert load_scenario(found["baseline"]) == load_scenario(BASELINE)
+
+
+def test_find_scenario_looks_at_the_path_then_cwd_scenarios_then_the_package(
+        tmp_path, monkeypatch):
+    """`run NAME`: an existing file path wins, then ./scenarios/NAME.toml in the current
+    directory, then the shipped scenario NAME; an unknown name lists the shipped ones."""
+    from sim.cli.common import UsageError, find_scenario
+
+    monkeypatch.chdir(tmp_path)
+    assert Path(str(find_scenario("baseline"))) == BASELINE.resolve()
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "baseline.toml").write_text("[run]\ntenants = 3\n")
+    assert find_scenario("baseline") == Path("scenarios/baseline.toml")
+    own = write(tmp_path, "[run]\ntenants = 4\n", "mine.toml")
+    assert find_scenario(str(own)) == own
+    with pytest.raises(UsageError, match="month-end-surge"):
+        find_scenario("no-such")

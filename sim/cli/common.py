@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 __all__ = ["EXIT_FINDING", "EXIT_OK", "EXIT_USAGE", "Progress", "UsageError", "find_scenario"]
 
 EXIT_OK, EXIT_FINDING, EXIT_USAGE = 0, 1, 2
+# The source checkout (meaningless in an installed package: nothing is read or written here).
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_SCENARIO = "baseline"
 
@@ -23,16 +25,26 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def find_scenario(name: str) -> Path:
-    """A scenario file by path, or by name in ./scenarios or the project's scenarios/."""
+def find_scenario(name: str) -> Path | Traversable:
+    """A scenario file: an existing path, else ``./scenarios/NAME.toml`` in the current
+    directory, else the scenario NAME shipped inside the package (``planshift params``
+    lists every key a scenario may set)."""
+    from ..fleet.scenario import packaged_scenarios
+
     path = Path(name)
     if path.is_file():
         return path
-    for folder in (Path("scenarios"), REPO_ROOT / "scenarios"):
-        candidate = folder / f"{name}.toml"
-        if candidate.is_file():
-            return candidate
-    known = sorted(p.stem for p in (REPO_ROOT / "scenarios").glob("*.toml"))
+    if path.exists():
+        raise UsageError(f"{name}: not a scenario file (a directory or a special file)")
+    local = Path("scenarios") / f"{name}.toml"
+    if local.is_file():
+        return local
+    packaged = packaged_scenarios()
+    if name in packaged:
+        return packaged[name]
+    if name.endswith(".toml") or "/" in name or "\\" in name:
+        raise UsageError(f"{name}: no such scenario file")
+    known = sorted(packaged)
     raise UsageError(f"no scenario {name!r} (a .toml file, or one of: {', '.join(known)})")
 
 
