@@ -31,7 +31,7 @@ MAYBE_REPORT = sim.cli.run._maybe_report  # the real report step, before it is s
 
 @pytest.fixture(autouse=True)
 def no_report(monkeypatch):
-    monkeypatch.setattr(sim.cli.run, "_maybe_report", lambda directory, quiet: None)
+    monkeypatch.setattr(sim.cli.run, "_maybe_report", lambda *args, **kwargs: None)
 
 
 def tree(root: Path) -> dict[str, bytes | None]:

@@ -32,7 +32,7 @@ RECORD_TABLES = ("attempts", "capacity", "changes", "ledger", "population", "vio
 @pytest.fixture(autouse=True)
 def no_report(monkeypatch):
     """Skip building report.html in-process (slow plots; tested with the reports layer)."""
-    monkeypatch.setattr(sim.cli.run, "_maybe_report", lambda directory, quiet: None)
+    monkeypatch.setattr(sim.cli.run, "_maybe_report", lambda *args, **kwargs: None)
 
 
 def manifest(directory: Path) -> dict:
@@ -44,7 +44,7 @@ def baseline_run(tmp_path_factory):
     """`run baseline --tenants 300 --out DIR -q`, once: (exit status, out, err, DIR)."""
     out = tmp_path_factory.mktemp("cli") / "baseline"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sim.cli.run, "_maybe_report", lambda directory, quiet: None)
+        patch.setattr(sim.cli.run, "_maybe_report", lambda *args, **kwargs: None)
         capture = _Capture()
         with capture:
             status = main(["run", "baseline", "--tenants", "300", "--out", str(out), "-q"])
@@ -219,7 +219,7 @@ def test_run_sim_py_subprocess_from_repo_root(tmp_path):
 
 def test_options_without_a_command_run_the_main_job(tmp_path, monkeypatch):
     """`run_sim.py --tenants 200 -q` means `run_sim.py run --tenants 200 -q`."""
-    monkeypatch.setattr(sim.cli.run, "_maybe_report", lambda directory, quiet: None)
+    monkeypatch.setattr(sim.cli.run, "_maybe_report", lambda *args, **kwargs: None)
     out = tmp_path / "run"
     assert main(["--tenants", "200", "-q", "--out", str(out)]) == 0
     manifest = json.loads((out / "manifest.json").read_text())

@@ -37,7 +37,8 @@ def _run(args: argparse.Namespace) -> int:
     from ..fleet.model import InvariantViolation
 
     report = getattr(args, "report", True)
-    finish = (lambda directory: _maybe_report(directory, True)) if report else None
+    plots = not getattr(args, "no_plots", False)
+    finish = (lambda directory: _maybe_report(directory, True, plots)) if report else None
     try:
         result = run_scenario(scenario, out, fmt=args.format, trace=args.trace,
                               strict=args.strict, progress=progress, force=args.force,
@@ -84,13 +85,13 @@ def _scenario_and_output(args: argparse.Namespace) -> tuple[Any, Path]:
     return scenario, Path.cwd() / "reports" / name
 
 
-def _maybe_report(directory: Path, quiet: bool) -> int | None:
+def _maybe_report(directory: Path, quiet: bool, plots: bool = True) -> int | None:
     """Write the report of a run (called on the complete run before it is moved into
     place); a failing report is a warning, never the loss of the records."""
     from ..report import build_report
 
     try:
-        build_report(directory)
+        build_report(directory, plots=plots)
     except Exception as error:  # the records stay; `planshift report DIR` can retry
         print(f"planshift: warning: report not built ({type(error).__name__}: {error}); "
               "rebuild it with `planshift report RUN_DIR`", file=sys.stderr)
@@ -142,6 +143,8 @@ def register(commands: Any) -> None:
     run.add_argument("--trace", action="store_true", help="also write the full event trace")
     run.add_argument("--strict", action="store_true",
                      help="stop at the first invariant violation (exit 1)")
+    run.add_argument("--no-plots", action="store_true",
+                     help="build the report without plots (faster, for batch use)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     run.set_defaults(handler=_run)
 

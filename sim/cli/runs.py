@@ -11,11 +11,12 @@ from .common import EXIT_FINDING, EXIT_OK, UsageError
 
 
 def _report(args: argparse.Namespace) -> int:
-    from ..report import RunError, build_report
+    from ..report import FxError, RunError, build_report
 
     try:
-        paths = build_report(args.run_dir, verify=not args.no_verify)
-    except RunError as error:
+        paths = build_report(args.run_dir, plots=not args.no_plots, fx=args.fx,
+                             verify=not args.no_verify)
+    except (RunError, FxError) as error:
         raise UsageError(str(error)) from None
     if not args.quiet:
         print(f"report: {paths['html']}")
@@ -50,6 +51,12 @@ def register(commands: Any) -> None:
     report.add_argument("--no-verify", action="store_true",
                         help="do not check the record files' sha256 and row counts against "
                              "the manifest")
+    report.add_argument("--no-plots", action="store_true",
+                        help="skip the plots (faster, for batch use)")
+    report.add_argument("--fx", metavar="FILE",
+                        help="a conversion table (.toml or .json: target and rates) to add totals "
+                             "converted into one currency; without it amounts of different "
+                             "currencies are never summed")
     report.set_defaults(handler=_report)
 
     compare = commands.add_parser(

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from .format import format_metric, format_ratio
 from .records import RunError, load_run
 from .verify import VerifiedTable, read_manifest, verify_tables
 
@@ -112,8 +113,12 @@ def compare_runs(baseline: str | Path, candidate: str | Path, rtol: float = 0.05
     for name in names:
         a = base["metrics"].get(name, {}).get("value")
         b = cand["metrics"].get(name, {}).get("value")
-        unit = str((base["metrics"].get(name) or cand["metrics"].get(name)).get("unit", ""))
-        deltas.append(_delta(name, unit, a, b, rtol, atol))
+        units = sorted({str(side["metrics"][name].get("unit", "")) for side in (base, cand)
+                        if name in side["metrics"]})
+        if len(units) > 1:  # e.g. two currencies: amounts are never compared numerically
+            deltas.append(MetricDelta(name, " vs ".join(units), a, b, None, None, True))
+            continue
+        deltas.append(_delta(name, units[0], a, b, rtol, atol))
     same = (base_manifest["scenario"] == cand_manifest["scenario"]
             and base_manifest["seed"] == cand_manifest["seed"])
     comparison = Comparison(deltas, same, warnings=_differences(base_manifest, cand_manifest))
@@ -164,18 +169,21 @@ def _rows_differing(left: pd.DataFrame, right: pd.DataFrame) -> int:
 
 
 def format_comparison(comparison: Comparison, only_flagged: bool = False) -> str:
-    """A fixed-width table of the deltas; flagged rows are marked with '!'."""
+    """A fixed-width table of the deltas, numbers formatted for people (durations in the
+    largest sensible unit, money with its currency's minor units, ratios as percentages,
+    never scientific notation); flagged rows are marked with '!'. The machine values stay
+    in summary.json."""
     rows = [d for d in comparison.deltas if d.flagged or not only_flagged]
     width = max([len(d.name) for d in rows] + [6])
-    lines = [f"  {'metric':<{width}}  {'baseline':>16}  {'candidate':>16}  {'delta':>14}  "
-             f"{'rel':>8}  unit"]
+    lines = [f"  {'metric':<{width}}  {'baseline':>20}  {'candidate':>20}  {'delta':>20}  "
+             f"{'rel':>8}"]
     for d in rows:
         relative = "" if d.relative is None else (
-            "inf" if d.relative == float("inf") else f"{d.relative:.2%}")
-        delta = "" if d.delta is None else f"{d.delta:.6g}"
+            "new" if d.relative == float("inf") else format_ratio(d.relative))
+        delta = "" if d.delta is None else format_metric(d.delta, d.unit)
         mark = "!" if d.flagged else " "
-        lines.append(f"{mark} {d.name:<{width}}  {_cell(d.baseline):>16}  "
-                     f"{_cell(d.candidate):>16}  {delta:>14}  {relative:>8}  {d.unit}")
+        lines.append(f"{mark} {d.name:<{width}}  {_cell(d.baseline, d.unit):>20}  "
+                     f"{_cell(d.candidate, d.unit):>20}  {delta:>20}  {relative:>8}")
     lines.append(f"{len(comparison.flagged)} of {len(comparison.deltas)} metric(s) outside "
                  f"tolerance")
     if comparison.same_scenario_and_seed:
@@ -188,7 +196,5 @@ def format_comparison(comparison: Comparison, only_flagged: bool = False) -> str
     return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return "" if value is None else str(value)
+def _cell(value: Any, unit: str) -> str:
+    return "" if value is None else format_metric(value, unit)
