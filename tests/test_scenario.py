@@ -208,7 +208,7 @@ OUT_OF_RANGE = [
      "population.sectors.commercial"),
     ("[population]\nusers_median = nan", "population.users_median"),
     ("[population]\nusers_median = inf", "population.users_median"),
-    ("[billing]\ninvoice_day = 29", "billing.invoice_day"),
+    ("[billing]\ninvoice_day = 32", "billing.invoice_day"),
     ("[capacity]\nworkers = 0", "capacity.workers"),
     ("[capacity.switch]\nmedian = -1.0", "capacity.switch.median"),
     ("[incidents.exchange]\nrate_per_year = -1.0", "incidents.exchange.rate_per_year"),

@@ -121,7 +121,8 @@ def register(commands: Any) -> None:
             "(changes, attempts, ledger, capacity, population, violations, optional trace) "
             "and manifest.json into ./reports/<scenario>-<seed>[-<hash of overrides>]/ under "
             "the current directory (or --out). SCENARIO is a "
-            "TOML file or the name of one in scenarios/ (default: baseline)."
+            "TOML file, ./scenarios/NAME.toml, or a shipped scenario (default: baseline; "
+            "`planshift params` lists every key)."
         ),
     )
     run.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, metavar="SCENARIO")

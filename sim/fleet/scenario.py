@@ -312,7 +312,8 @@ class Manual:
 @dataclass(frozen=True, slots=True)
 class Billing:
     rounding: str = P("line-half-up", lo=1, hi=40, doc="P-RND-01, PRORATION.md section 4")
-    invoice_day: int = P(5, lo=1, hi=28, source="doc", doc="P-TIME-01 MCA invoice day")
+    invoice_day: int = P(5, lo=1, hi=31, source="doc",
+                         doc="P-TIME-01 MCA invoice day (29..31 clamp to the month end)")
     mca_window_days: int = P(7, lo=0, hi=60, source="doc", doc="R-MAN-07 cancel window")
     mca_full_refund_days: int = P(1, lo=0, hi=60, source="doc",
                                   doc="P-CHG-05; <= mca_window_days (windows nest)")
