@@ -672,3 +672,103 @@ def test_any_date_never_raises(where, key, day):
     else:
         raw = make_case(subscription={"anchor": day}, request={"on": day})
     assert_record(evaluate_json(raw))
+
+
+# ------------------------------------------------ semantic bounds (issue 7, part 4)
+
+
+def test_change_cannot_move_more_licenses_than_held_R_PATH_02():
+    """R-PATH-01/02: a change moves at most the licenses held; 21 of 20 is bad input
+    (it would charge 21 and credit 20). Exactly the 20 held is a verdict."""
+    mca = {"billing_account": "MCA"}
+    assert_error("request.licenses", "at most the 10 licenses held, got 11",
+                 tenant=mca, request={"licenses": 11})
+    assert_error("request.licenses", "at most the 20 licenses held, got 21",
+                 tenant=mca, subscription={"licenses": 20, "assigned": 20},
+                 request={"licenses": 21})
+    assert "error" not in evaluate_case(tenant=mca, subscription={"licenses": 20,
+                                                                  "assigned": 20},
+                                        request={"licenses": 20})
+
+
+@pytest.mark.parametrize("path, overrides", [
+    ("tenant.subscriptions[0].licenses", {"subscription": {"licenses": 10_000_001}}),
+    ("tenant.subscriptions[0].assigned", {"subscription": {"assigned": 10_000_001}}),
+    ("request.licenses", {"tenant": {"billing_account": "MCA"},
+                          "request": {"licenses": 10**40}}),
+])
+def test_counts_above_ten_million_are_errors(path, overrides):
+    """Counts are bounded at 10,000,000 (stated in the message), never an overflow."""
+    assert_error(path, "must be <= 10,000,000", **overrides)
+
+
+def test_counts_at_the_bound_are_accepted():
+    """10,000,000 licenses and assigned users is still a valid case."""
+    record = evaluate_case(subscription={"licenses": 10_000_000, "assigned": 10_000_000})
+    assert "error" not in record, record
+
+
+def test_unpaid_balance_bound_is_max_minor():
+    """unpaid_balance is at most MAX_MINOR = 10^18 - 1 minor units: 9999999999999999.99
+    USD is accepted, one cent more is an error that states the bound."""
+    assert "error" not in evaluate_case(tenant={"unpaid_balance": "9999999999999999.99"})
+    assert_error("tenant.unpaid_balance", "at most 9999999999999999.99",
+                 tenant={"unpaid_balance": "10000000000000000.00"})
+
+
+@pytest.mark.parametrize("currency, limit, over", [
+    ("USD", "10000000.00", "10000000.01"),  # 10^9 cents
+    ("JPY", "1000000000", "1000000001"),  # no minor unit: 10^9 yen
+    ("KWD", "1000000.000", "1000000.001"),  # 3 digits: 10^9 fils
+])
+def test_price_bound_per_currency(currency, limit, over):
+    """A catalog price is at most 10^9 minor units per license per month."""
+    at_limit = {"catalog": {"plans": [plan(prices={"P1M": "1", "P1Y": limit})]},
+                "request": {"target_plan": "BASIC2"}, "currency": currency}
+    assert "error" not in evaluate_case(**at_limit), evaluate_case(**at_limit)
+    above = {"catalog": {"plans": [plan(prices={"P1M": "1", "P1Y": over})]},
+             "request": {"target_plan": "BASIC2"}, "currency": currency}
+    assert_error("catalog.plans[0].prices.P1Y", f"above the bound of {limit}", **above)
+
+
+def test_worst_case_amounts_stay_within_max_minor():
+    """At every bound at once (10^7 licenses, 10^9 minor units a month, a P3Y term billed
+    triennially, cancelled on day 0), amounts are at most 3.6 * 10^17 minor units:
+    10^9 * 36 * 10^7 = 3.6e17 < MAX_MINOR = 10^18 - 1 (worked by hand)."""
+    worst = {"catalog": {"plans": [plan(id="BUSINESS_BASIC",
+                                        prices={"P1M": "10000000.00", "P1Y": "10000000.00",
+                                                "P3Y": "10000000.00"})]},
+             "subscription": {"licenses": 10_000_000, "assigned": 0, "term": "P3Y",
+                              "billing_frequency": "triennial", "anchor": "2026-03-15"},
+             "request": {"kind": "cancel", "target_plan": DROP}}
+    record = evaluate_case(**worst)
+    assert "error" not in record, record
+    amounts = [line["amount"] for line in record["lines"]] + [record["net"]]
+    cents = [abs(int(amount.replace(".", ""))) for amount in amounts]
+    assert max(cents) <= 36 * 10**9 * 10**7 < 10**18 - 1
+
+
+@pytest.mark.parametrize("path, overrides", [
+    ("case_id", {"case_id": ""}),
+    ("tenant.tenant_id", {"tenant": {"tenant_id": ""}}),
+    ("tenant.subscriptions[0].subscription_id", {"subscription": {"subscription_id": ""},
+                                                 "request": {"subscription_id": ""}}),
+])
+def test_empty_identifiers_are_errors(path, overrides):
+    assert_error(path, "must not be empty", **overrides)
+
+
+def test_duplicate_add_on_and_plan_id_are_errors():
+    """The same add-on twice on a subscription (R-ELIG-08 input) or the same plan id
+    twice in a case catalog is nonsense, named by its path."""
+    assert_error("tenant.subscriptions[0].add_ons[1].sku", "duplicate add-on 'X'",
+                 subscription={"add_ons": [{"sku": "X", "blocks_change": False},
+                                           {"sku": "X", "blocks_change": False}]})
+    assert_error("catalog.plans[1].id", "duplicate plan id 'BASIC2'",
+                 catalog={"plans": [plan(), plan()]})
+
+
+def test_too_many_subscriptions_is_an_error():
+    extra = [{"subscription_id": f"s-{n}"} for n in range(2, 10_002)]
+    assert_error("tenant.subscriptions", "at most 10,000 subscriptions, got 10,001",
+                 extra_subscriptions=extra)

@@ -227,8 +227,6 @@ class _Generator:
         roll = rng.random()
         if account == "MCA" and roll < 0.15 and licenses > 1:
             request["licenses"] = rng.randint(1, licenses - 1)  # partial move (R-PATH-02)
-        elif account == "MCA" and roll < 0.20:
-            request["licenses"] = licenses + rng.randint(1, 20)
         elif roll < 0.6:
             request["licenses"] = licenses
         if new_term != term or rng.random() < 0.5:

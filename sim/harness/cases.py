@@ -4,17 +4,39 @@
 malformed with a :class:`CaseError` whose message starts with the field path
 (``tenant.subscriptions[0].term: ...``). :func:`evaluate` applies the rules layer and
 returns a :class:`Verdict`; :func:`verdict_to_json` renders it in the stable format.
+Reading files of cases (JSON, arrays, JSON Lines) is :mod:`sim.harness.case_files`.
+
+Besides types and names, a case must make sense (semantic validation). Its bounds, each
+stated in the error message that enforces it:
+
+============================================  ==========================================
+field                                         bound
+============================================  ==========================================
+``tenant.subscriptions``                      1 .. 10,000 entries (:data:`MAX_SUBSCRIPTIONS`)
+``tenant.subscriptions[i].licenses``          1 .. 10,000,000 (:data:`MAX_LICENSES`)
+``tenant.subscriptions[i].assigned``          0 .. 10,000,000 (may exceed licenses: R-ELIG-01)
+``tenant.subscriptions[i].add_ons``           no SKU twice
+``tenant.unpaid_balance``                     0 .. MAX_MINOR minor units (10^18 - 1)
+``catalog.plans[i].prices.<term>``            0 .. 10^9 minor units per license per month
+                                              (:data:`MAX_PRICE_MINOR`)
+``catalog.plans[i].id``                       not twice in one catalog
+``case_id``, ``tenant_id``, subscription ids  non-empty strings
+``request.licenses`` (change)                 1 .. licenses held (R-PATH-01/02)
+``request.licenses`` (reduce)                 assigned .. held - 1 (INV-06)
+============================================  ==========================================
+
+With these, no amount a verdict prints can pass MAX_MINOR: a line is at most
+10^9 * 36 months * 10^7 licenses = 3.6 * 10^17 minor units.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from datetime import date
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ..rules.billing import BillingOutcome, cancel_outcome, change_outcome, reduce_outcome
+from ..rules.booking import book_line
 from ..rules.calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS, supported_countries, term_end
 from ..rules.catalog import Catalog, CatalogError, builtin_catalog, parse_plan
 from ..rules.domain import (
@@ -29,8 +51,26 @@ from ..rules.domain import (
     Tenant,
 )
 from ..rules.eligibility import ChangeContext, EligibilityRule, check
-from ..rules.invoicing import DEFAULT_TERMS, BillingTerms, cash_date, invoice_date, late_credit
-from ..rules.money import DEFAULT_POLICY, ROUNDING_POLICIES, format_minor, minor_unit, parse_minor
+from ..rules.invoicing import DEFAULT_TERMS, BillingTerms
+from ..rules.money import (
+    DEFAULT_POLICY,
+    MAX_MINOR,
+    ROUNDING_POLICIES,
+    format_minor,
+    minor_unit,
+    parse_minor,
+)
+from .case_fields import MISSING as _MISSING
+from .case_fields import CaseError
+from .case_fields import choice as _choice
+from .case_fields import count as _count
+from .case_fields import date_field as _date
+from .case_fields import describe as _kind
+from .case_fields import get as _get
+from .case_fields import join as _join
+from .case_fields import object_field as _object
+from .case_fields import short as _short
+from .case_fields import text as _text
 
 __all__ = [
     "FORMAT",
@@ -40,23 +80,15 @@ __all__ = [
     "evaluate",
     "evaluate_json",
     "parse_case",
-    "read_case_file",
-    "read_cases",
     "verdict_to_json",
 ]
 
 FORMAT = 1
-# Dates a case may carry: terms and invoices of a date must stay representable (P3Y
-# terms, invoices and wire settlements run a few years past the last day).
-MIN_YEAR, MAX_YEAR = 1900, 2999
-
-
-class CaseError(ValueError):
-    """A case is malformed; ``path`` names the field, the message says why."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
+# Semantic bounds (see the table in the module docstring; licenses and assigned users are
+# bounded by case_fields.MAX_LICENSES): far above any real tenant, low enough that no
+# verdict amount can pass MAX_MINOR.
+MAX_SUBSCRIPTIONS = 10_000
+MAX_PRICE_MINOR = 10**9  # per license per month, in the case currency's minor units
 
 
 class Case(NamedTuple):
@@ -76,82 +108,6 @@ class Verdict(NamedTuple):
     outcome: BillingOutcome | None
 
 
-# ------------------------------------------------------------------------- field access
-
-_MISSING = object()
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _object(value: Any, path: str, allowed: frozenset[str]) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise CaseError(path, f"expected an object, got {_kind(value)}")
-    if not allowed.issuperset(value):
-        for key in value:
-            if key not in allowed:
-                raise CaseError(_join(path, key), "unknown field")
-    return value
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
-
-
-def _get(obj: Mapping[str, Any], key: str, path: str, kind: type, default: Any = _MISSING
-         ) -> Any:
-    value = obj.get(key, _MISSING)
-    if type(value) is kind:  # the common case (JSON gives exact types; bool is not int)
-        return value
-    if value is _MISSING or (value is None and default is not _MISSING):
-        if default is _MISSING:
-            raise CaseError(_join(path, key), "missing")
-        return default
-    if kind is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, kind)
-    if not ok:
-        expected = {str: "a string", bool: "a boolean", int: "an integer", list: "a list",
-                    dict: "an object"}[kind]
-        raise CaseError(_join(path, key), f"expected {expected}, got {_kind(value)}")
-    return value
-
-
-def _choice(obj: Mapping[str, Any], key: str, path: str, choices: tuple[str, ...] | Mapping,
-            default: Any = _MISSING) -> str:
-    value = _get(obj, key, path, str, default)
-    if value not in choices:
-        raise CaseError(_join(path, key), f"{value!r} is not one of {', '.join(choices)}")
-    return value
-
-
-def _date(obj: Mapping[str, Any], key: str, path: str, default: Any = _MISSING) -> date:
-    value = _get(obj, key, path, str, default)
-    if len(value) != 10 or value[4] != "-" or value[7] != "-":
-        raise CaseError(_join(path, key), f"{value!r} is not a date (YYYY-MM-DD)")
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError as error:
-        raise CaseError(_join(path, key), f"{value!r} is not a valid date: {error}") from None
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise CaseError(_join(path, key), f"{value!r} is outside the supported years "
-                        f"{MIN_YEAR}..{MAX_YEAR}")
-    return parsed
-
-
-def _count(obj: Mapping[str, Any], key: str, path: str, minimum: int,
-           default: Any = _MISSING) -> int:
-    value = _get(obj, key, path, int, default)
-    if value < minimum:
-        raise CaseError(_join(path, key), f"must be >= {minimum}, got {value}")
-    return value
-
-
 # ------------------------------------------------------------------------------ parsing
 
 CASE_FIELDS = frozenset({"format", "case_id", "currency", "rounding", "catalog", "tenant",
@@ -166,32 +122,49 @@ SUBSCRIPTION_FIELDS = frozenset({"subscription_id", "plan", "domain", "status", 
 REQUEST_FIELDS = frozenset({"kind", "subscription_id", "target_plan", "on", "licenses", "term",
                             "billing_frequency", "schedule"})
 
-_catalog_cache: dict[tuple[int, str], tuple[Catalog, Catalog]] = {}
+_catalog_cache: dict[tuple[int, int, str], tuple[Catalog, Catalog]] = {}
 
 
-def _parse_catalog(raw: Any, base: Catalog) -> Catalog:
+def _parse_catalog(raw: Any, base: Catalog, digits: int) -> Catalog:
     obj = _object(raw, "catalog", frozenset({"plans"}))
     plans_raw = _get(obj, "plans", "catalog", list)
     # Merged catalogs are cached per base catalog object (the entry keeps its base alive,
-    # so an id is never reused while cached) and per plan list.
-    key = json.dumps(plans_raw, sort_keys=True)
-    cached = _catalog_cache.get((id(base), key))
+    # so an id is never reused while cached), per currency digits and per plan list.
+    try:
+        key = json.dumps(plans_raw, sort_keys=True)
+    except (RecursionError, ValueError):
+        raise CaseError("catalog.plans", "nested too deeply to be a plan list") from None
+    cached = _catalog_cache.get((id(base), digits, key))
     if cached is not None and cached[0] is base:
         return cached[1]
     plans = []
+    seen: set[str] = set()
     for index, entry in enumerate(plans_raw):
         path = f"catalog.plans[{index}]"
         if not isinstance(entry, dict):
             raise CaseError(path, f"expected an object, got {_kind(entry)}")
         plan_id = _get(entry, "id", path, str)
+        if plan_id in seen:
+            raise CaseError(_join(path, "id"), f"duplicate plan id {plan_id!r} in the catalog")
+        seen.add(plan_id)
         try:
             plans.append(parse_plan(plan_id, entry, base.services, path))
         except CatalogError as error:
             raise CaseError("", str(error)) from None
+        _check_prices(plans[-1].prices, f"{path}.prices", digits)
     catalog = base.with_plans(plans)
     if len(_catalog_cache) < 256:
-        _catalog_cache[id(base), key] = (base, catalog)
+        _catalog_cache[id(base), digits, key] = (base, catalog)
     return catalog
+
+
+def _check_prices(prices: Mapping[str, Any], path: str, digits: int) -> None:
+    """Prices (per license per month) of at most MAX_PRICE_MINOR minor units."""
+    for term, price in prices.items():
+        if price.scaleb(digits) > MAX_PRICE_MINOR:
+            raise CaseError(_join(path, term), f"{price} is above the bound of "
+                            f"{format_minor(MAX_PRICE_MINOR, digits)} per license per "
+                            "month (so no verdict amount can pass MAX_MINOR)")
 
 
 def _parse_subscription(raw: Any, path: str, tenant_domain: str, catalog: Catalog,
@@ -203,24 +176,10 @@ def _parse_subscription(raw: Any, path: str, tenant_domain: str, catalog: Catalo
     term = _choice(obj, "term", path, TERM_MONTHS)
     frequency = _choice(obj, "billing_frequency", path, BILLING_FREQUENCY_MONTHS)
     _check_frequency(term, frequency, path)
-    parsed_add_ons = []
-    for index, entry in enumerate(_get(obj, "add_ons", path, list, [])):
-        add_on_path = f"{path}.add_ons[{index}]"
-        add_on = _object(entry, add_on_path, frozenset({"sku", "blocks_change"}))
-        sku = _get(add_on, "sku", add_on_path, str)
-        known = add_ons.get(sku)
-        default = known.blocks_change if known is not None else _MISSING
-        try:
-            blocks = _get(add_on, "blocks_change", add_on_path, bool, default)
-        except CaseError:
-            if default is _MISSING and "blocks_change" not in add_on:
-                raise CaseError(_join(add_on_path, "blocks_change"),
-                                f"missing (add-on {sku!r} is not in the catalog)") from None
-            raise
-        parsed_add_ons.append(AddOnRef(sku, blocks))
+    parsed_add_ons = _parse_add_ons(_get(obj, "add_ons", path, list, []), path, add_ons)
     licenses = _count(obj, "licenses", path, 1)
     return Subscription(
-        subscription_id=_get(obj, "subscription_id", path, str),
+        subscription_id=_text(obj, "subscription_id", path),
         plan=plan,
         domain=_get(obj, "domain", path, str, tenant_domain),
         licenses=licenses,
@@ -235,6 +194,28 @@ def _parse_subscription(raw: Any, path: str, tenant_domain: str, catalog: Catalo
         eligible_for_change=_get(obj, "eligible_for_change", path, bool, True),
         other_problem=_get(obj, "other_problem", path, bool, False),
     )
+
+
+def _parse_add_ons(entries: list[Any], path: str, add_ons: Mapping) -> list[AddOnRef]:
+    """R-ELIG-08 inputs: each add-on once; `blocks_change` defaults from the catalog."""
+    parsed: list[AddOnRef] = []
+    for index, entry in enumerate(entries):
+        add_on_path = f"{path}.add_ons[{index}]"
+        add_on = _object(entry, add_on_path, frozenset({"sku", "blocks_change"}))
+        sku = _get(add_on, "sku", add_on_path, str)
+        if any(ref.sku == sku for ref in parsed):
+            raise CaseError(_join(add_on_path, "sku"), f"duplicate add-on {sku!r}")
+        known = add_ons.get(sku)
+        default = known.blocks_change if known is not None else _MISSING
+        try:
+            blocks = _get(add_on, "blocks_change", add_on_path, bool, default)
+        except CaseError:
+            if default is _MISSING and "blocks_change" not in add_on:
+                raise CaseError(_join(add_on_path, "blocks_change"),
+                                f"missing (add-on {sku!r} is not in the catalog)") from None
+            raise
+        parsed.append(AddOnRef(sku, blocks))
+    return parsed
 
 
 def _check_frequency(term: str, frequency: str, path: str, key: str = "billing_frequency"
@@ -262,12 +243,17 @@ def _parse_tenant(raw: Any, catalog: Catalog, digits: int) -> Tenant:
     try:
         balance = parse_minor(balance_text, digits)
     except ValueError as error:
-        raise CaseError(_join(path, "unpaid_balance"), str(error)) from None
+        bound = (f" (at most {format_minor(MAX_MINOR, digits)}: MAX_MINOR minor units)"
+                 if "out of range" in str(error) else "")
+        raise CaseError(_join(path, "unpaid_balance"), f"{error}{bound}") from None
     if balance < 0:
         raise CaseError(_join(path, "unpaid_balance"), f"must be >= 0, got {balance_text}")
     raw_subscriptions = _get(obj, "subscriptions", path, list)
     if not raw_subscriptions:
         raise CaseError(_join(path, "subscriptions"), "must hold at least one subscription")
+    if len(raw_subscriptions) > MAX_SUBSCRIPTIONS:
+        raise CaseError(_join(path, "subscriptions"), f"must hold at most "
+                        f"{MAX_SUBSCRIPTIONS:,} subscriptions, got {len(raw_subscriptions):,}")
     subscriptions = [
         _parse_subscription(entry, f"{path}.subscriptions[{index}]", domain, catalog,
                             catalog.add_ons)
@@ -280,7 +266,7 @@ def _parse_tenant(raw: Any, catalog: Catalog, digits: int) -> Tenant:
                             f"duplicate id {subscription.subscription_id!r}")
         seen.add(subscription.subscription_id)
     return Tenant(
-        tenant_id=_get(obj, "tenant_id", path, str),
+        tenant_id=_text(obj, "tenant_id", path),
         domain=domain,
         country=country,
         billing_account=_choice(obj, "billing_account", path, ACCOUNT_TYPES),
@@ -313,6 +299,10 @@ def _parse_request(raw: Any, tenant: Tenant, catalog: Catalog) -> Request:
         if target not in catalog.plans:
             raise CaseError(_join(path, "target_plan"), f"unknown plan {target!r}")
         licenses = _count(obj, "licenses", path, 1, subscription.licenses)
+        if licenses > subscription.licenses:
+            raise CaseError(_join(path, "licenses"),
+                            f"a change moves at most the {subscription.licenses} licenses "
+                            f"held, got {licenses} (R-PATH-01/02)")
         if account == "MOSA" and licenses != subscription.licenses:
             raise CaseError(_join(path, "licenses"),
                             f"a MOSA change moves all {subscription.licenses} licenses; "
@@ -352,8 +342,9 @@ def parse_case(raw: Any, base: Catalog | None = None) -> Case:
     obj = _object(raw, "", CASE_FIELDS)
     version = obj.get("format", FORMAT)
     if type(version) is not int or version != FORMAT:
-        raise CaseError("format", f"unsupported format {version!r} (expected {FORMAT})")
-    case_id = _get(obj, "case_id", "", str)
+        shown = _short(version) if type(version) is int else repr(version)[:40]
+        raise CaseError("format", f"unsupported format {shown} (expected {FORMAT})")
+    case_id = _text(obj, "case_id", "")
     currency = _get(obj, "currency", "", str, "USD")
     try:
         digits = minor_unit(currency)
@@ -362,7 +353,7 @@ def parse_case(raw: Any, base: Catalog | None = None) -> Case:
     rounding = _choice(obj, "rounding", "", ROUNDING_POLICIES, DEFAULT_POLICY)
     catalog = base or builtin_catalog()
     if obj.get("catalog") is not None:
-        catalog = _parse_catalog(obj["catalog"], catalog)
+        catalog = _parse_catalog(obj["catalog"], catalog, digits)
     tenant = _parse_tenant(_get(obj, "tenant", "", dict), catalog, digits)
     request = _parse_request(_get(obj, "request", "", dict), tenant, catalog)
     return Case(case_id, currency, digits, rounding, catalog, tenant, request)
@@ -408,8 +399,10 @@ def verdict_to_json(verdict: Verdict, terms: BillingTerms = DEFAULT_TERMS) -> di
     violations = []
     if outcome is not None:
         for line in outcome.lines:
-            invoiced = invoice_date(line, tenant.billing_account, terms)
-            if late_credit(line, invoiced, case.request.on, terms):
+            booked = book_line(line, tenant.billing_account, tenant.payment_method,
+                               tenant.country, case.request.on, terms)
+            invoiced = booked.invoiced
+            if booked.late:
                 violations.append(f"P-TIME-03: credit on {line.subscription_id} invoiced "
                                   f"{invoiced.isoformat()}, more than "
                                   f"{terms.credit_invoice_limit_days} days after the change")
@@ -425,9 +418,7 @@ def verdict_to_json(verdict: Verdict, terms: BillingTerms = DEFAULT_TERMS) -> di
                 "amount": format_minor(line.amount, digits),
                 "rule": line.rule,
                 "invoice_date": invoiced.isoformat(),
-                "cash_date": cash_date(line, invoiced, tenant.billing_account,
-                                       tenant.payment_method, tenant.country,
-                                       terms=terms).isoformat(),
+                "cash_date": booked.cash.isoformat(),
             })
     return {
         "format": FORMAT,
@@ -454,80 +445,3 @@ def evaluate_json(raw: Any, base: Catalog | None = None) -> dict[str, Any]:
     except CaseError as error:
         case_id = raw.get("case_id") if isinstance(raw, dict) else None
         return {"case_id": case_id if isinstance(case_id, str) else None, "error": str(error)}
-
-
-# ------------------------------------------------------------------------------ reading
-
-
-def read_cases(text: str, source: str = "<input>") -> Iterator[Any]:
-    """Yield case objects from a JSON case, a JSON array, or JSON Lines.
-
-    A line that is not JSON yields a :class:`CaseError` in its place, so the caller can
-    report it and go on with the others.
-    """
-    stripped = text.strip()
-    if not stripped:
-        return
-    if stripped[0] == "[":
-        try:
-            items = json.loads(stripped)
-        except json.JSONDecodeError as error:
-            yield CaseError("", f"{source}: invalid JSON: {error}")
-            return
-        yield from items
-        return
-    try:
-        yield json.loads(stripped)
-        return
-    except json.JSONDecodeError:
-        pass
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError as error:
-            yield CaseError("", f"{source}:{number}: invalid JSON: {error.msg} "
-                            f"(column {error.colno})")
-
-
-def read_case_file(path: str | Path) -> Iterator[Any]:
-    """Like :func:`read_cases`, but streams JSON Lines from a file one line at a time.
-
-    A JSON array or a single (pretty-printed) case is read whole; JSON Lines are never
-    held in memory all at once, so a file of millions of cases evaluates in flat memory.
-    A line that is not UTF-8 or not JSON yields a :class:`CaseError`; the rest go on.
-    """
-    path = Path(path)
-    with path.open("rb") as handle:
-        number, first = 0, b""
-        while not first.strip():
-            first = handle.readline()
-            number += 1
-            if not first:
-                return
-        try:
-            first_object = json.loads(first)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            first_object = _MISSING
-        if first_object is _MISSING or first.lstrip()[:1] == b"[":
-            data = first + handle.read()
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError as error:
-                yield CaseError("", f"{path}: not UTF-8 text ({error.reason})")
-                return
-            yield from read_cases(text, str(path))
-            return
-        yield first_object
-        for line in handle:
-            number += 1
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line.decode("utf-8"))
-            except UnicodeDecodeError as error:
-                yield CaseError("", f"{path}:{number}: not UTF-8 text ({error.reason})")
-            except json.JSONDecodeError as error:
-                yield CaseError("", f"{path}:{number}: invalid JSON: {error.msg} "
-                                f"(column {error.colno})")
