@@ -1,4 +1,7 @@
-"""What every command of the command line shares: exit codes, errors, progress, scenarios."""
+"""What every command of the command line shares: exit codes, errors, scenarios.
+
+Progress displays live in :mod:`sim.cli.progress`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import sys
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-__all__ = ["EXIT_FINDING", "EXIT_OK", "EXIT_USAGE", "Progress", "UsageError", "find_scenario"]
+__all__ = ["EXIT_FINDING", "EXIT_OK", "EXIT_USAGE", "UsageError", "find_scenario"]
 
 EXIT_OK, EXIT_FINDING, EXIT_USAGE = 0, 1, 2
 # The source checkout (meaningless in an installed package: nothing is read or written here).
@@ -46,43 +49,3 @@ def find_scenario(name: str) -> Path | Traversable:
         raise UsageError(f"{name}: no such scenario file")
     known = sorted(packaged)
     raise UsageError(f"no scenario {name!r} (a .toml file, or one of: {', '.join(known)})")
-
-
-class Progress:
-    """A progress bar on stderr, shown only once a run has lasted a moment."""
-
-    def __init__(self, enabled: bool, label: str, delay: float = 1.5) -> None:
-        import time
-
-        self.enabled = enabled
-        self.label = label
-        self.delay = delay
-        self.started = time.perf_counter()
-        self.shown = False
-        self.tty = sys.stderr.isatty()
-        self.last_decile = -1
-
-    def __call__(self, fraction: float) -> None:
-        import time
-
-        if not self.enabled:
-            return
-        elapsed = time.perf_counter() - self.started
-        if elapsed < self.delay and fraction < 1.0:
-            return
-        if not self.shown and fraction >= 1.0:
-            return  # finished before it was worth showing
-        self.shown = True
-        if self.tty:
-            filled = int(fraction * 30)
-            eta = elapsed / fraction - elapsed if fraction > 0 else 0.0
-            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] "
-                             f"{fraction:4.0%} {elapsed:5.1f}s eta {eta:4.0f}s")
-            if fraction >= 1.0:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-        elif int(fraction * 10) > self.last_decile:
-            self.last_decile = int(fraction * 10)
-            print(f"{self.label}: {fraction:.0%} ({elapsed:.1f}s)", file=sys.stderr)
-
-

@@ -11,7 +11,6 @@ from .common import (
     DEFAULT_SCENARIO,
     EXIT_FINDING,
     EXIT_OK,
-    Progress,
     UsageError,
     find_scenario,
 )
@@ -33,16 +32,20 @@ def _run(args: argparse.Namespace) -> int:
         check_memory(scenario.run.tenants, limit)  # before allocating
     except MemoryLimitError as error:
         raise UsageError(str(error)) from None
-    progress = Progress(not args.quiet, f"{scenario.meta.name}")
     from ..fleet.model import InvariantViolation
+    from .progress import progress_display
 
     report = getattr(args, "report", True)
     plots = not getattr(args, "no_plots", False)
-    finish = (lambda directory: _maybe_report(directory, True, plots)) if report else None
+    display = progress_display(args.quiet, getattr(args, "progress", False),
+                               f"{scenario.meta.name}: ")
     try:
-        result = run_scenario(scenario, out, fmt=args.format, trace=args.trace,
-                              strict=args.strict, progress=progress, force=args.force,
-                              finish=finish)
+        with display as phases:
+            finish = ((lambda directory: _maybe_report(directory, True, plots, phases))
+                      if report else None)
+            result = run_scenario(scenario, out, fmt=args.format, trace=args.trace,
+                                  strict=args.strict, progress=phases, force=args.force,
+                                  finish=finish)
     except OutputError as error:
         raise UsageError(str(error)) from None
     except InvariantViolation as error:
@@ -85,13 +88,15 @@ def _scenario_and_output(args: argparse.Namespace) -> tuple[Any, Path]:
     return scenario, Path.cwd() / "reports" / name
 
 
-def _maybe_report(directory: Path, quiet: bool, plots: bool = True) -> int | None:
+def _maybe_report(directory: Path, quiet: bool, plots: bool = True,
+                  progress: Any = None) -> int | None:
     """Write the report of a run (called on the complete run before it is moved into
     place); a failing report is a warning, never the loss of the records."""
+    from ..fleet.progress import as_phases
     from ..report import build_report
 
     try:
-        build_report(directory, plots=plots)
+        build_report(directory, plots=plots, progress=as_phases(progress))
     except Exception as error:  # the records stay; `planshift report DIR` can retry
         print(f"planshift: warning: report not built ({type(error).__name__}: {error}); "
               "rebuild it with `planshift report RUN_DIR`", file=sys.stderr)
@@ -146,6 +151,9 @@ def register(commands: Any) -> None:
                      help="stop at the first invariant violation (exit 1)")
     run.add_argument("--no-plots", action="store_true",
                      help="build the report without plots (faster, for batch use)")
+    run.add_argument("--progress", action="store_true",
+                     help="show progress on stderr even when it is not a terminal (one line "
+                          "per tenth of each phase, no control codes; for CI logs)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     run.set_defaults(handler=_run)
 

@@ -12,10 +12,12 @@ from .common import EXIT_FINDING, EXIT_OK, UsageError
 
 def _report(args: argparse.Namespace) -> int:
     from ..report import FxError, RunError, build_report
+    from .progress import progress_display
 
     try:
-        paths = build_report(args.run_dir, plots=not args.no_plots, fx=args.fx,
-                             verify=not args.no_verify)
+        with progress_display(args.quiet, args.progress) as phases:
+            paths = build_report(args.run_dir, plots=not args.no_plots, fx=args.fx,
+                                 verify=not args.no_verify, progress=phases)
     except (RunError, FxError) as error:
         raise UsageError(str(error)) from None
     if not args.quiet:
@@ -47,7 +49,10 @@ def register(commands: Any) -> None:
         description="Rebuild summary.json, tables/*.csv, plots/*.png, report.md and "
                     "report.html of a run directory from its stored records.")
     report.add_argument("run_dir", metavar="RUN_DIR")
-    report.add_argument("-q", "--quiet", action="store_true")
+    report.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    report.add_argument("--progress", action="store_true",
+                        help="show progress on stderr even when it is not a terminal (one "
+                             "line per tenth of each phase, no control codes)")
     report.add_argument("--no-verify", action="store_true",
                         help="do not check the record files' sha256 and row counts against "
                              "the manifest")

@@ -27,6 +27,7 @@ from ..rules.money import minor_unit
 from .model import FleetModel
 from .outdir import RUN_MARKER, staged_output
 from .population import generate_population
+from .progress import ProgressArg, as_phases, track
 from .records import NullRecorder, Recorder, file_sha256, write_json_atomic
 from .scenario import Scenario, scenario_to_dict
 
@@ -58,20 +59,24 @@ class RunResult:
 
 
 def simulate(scenario: Scenario, recorder: Any = None, catalog: Catalog | None = None,
-             strict: bool = False, progress: Callable[[float], None] | None = None,
+             strict: bool = False, progress: ProgressArg = None,
              observers: Iterable[Any] = ()) -> FleetModel:
     """Build the population and run the model; records go to `recorder` (default: none),
-    events to `observers` (sim.fleet.observe) besides the invariant monitor."""
+    events to `observers` (sim.fleet.observe) besides the invariant monitor. `progress`
+    sees the phases population and simulation (sim.fleet.progress; a plain
+    ``callable(fraction)`` sees the simulation only)."""
     catalog = catalog or builtin_catalog()
     digits = minor_unit(scenario.run.currency)
     with _fewer_collections():
-        population = generate_population(scenario, catalog, digits)
-        if recorder is not None and "population" in getattr(recorder, "tables", {}):
-            for chunk in population.rows():
-                recorder.tables["population"].write_columns(chunk)
+        with track(progress, "population"):
+            population = generate_population(scenario, catalog, digits)
+            if recorder is not None and "population" in getattr(recorder, "tables", {}):
+                for chunk in population.rows():
+                    recorder.tables["population"].write_columns(chunk)
         model = FleetModel(scenario, catalog, population, recorder or NullRecorder(), digits,
                            strict, observers)
-        model.run(progress)
+        with track(progress, "simulation") as phase:
+            model.run(phase.update)
     return model
 
 
@@ -94,7 +99,7 @@ def _fewer_collections() -> Iterator[None]:
 
 
 def run_scenario(scenario: Scenario, out_dir: Path, fmt: str = "parquet", trace: bool = False,
-                 strict: bool = False, progress: Callable[[float], None] | None = None,
+                 strict: bool = False, progress: ProgressArg = None,
                  catalog: Catalog | None = None, force: bool = False,
                  finish: Callable[[Path], Any] | None = None) -> RunResult:
     """Run `scenario` and write its records and manifest into `out_dir`.
@@ -103,6 +108,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, fmt: str = "parquet", trace:
     `force`), else :class:`sim.fleet.outdir.OutputError` before anything is simulated.
     `finish(directory)` (e.g. building the report) runs on the complete temporary
     directory before it is moved into place, so it is part of the same atomic step.
+    `progress` (sim.fleet.progress) sees the phases population, simulation and records.
     """
     with staged_output(Path(out_dir), force) as staging:
         result = _run_into(scenario, staging.directory, fmt, trace, strict, progress,
@@ -115,8 +121,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, fmt: str = "parquet", trace:
 
 
 def _run_into(scenario: Scenario, partial: Path, fmt: str, trace: bool, strict: bool,
-              progress: Callable[[float], None] | None, catalog: Catalog | None
-              ) -> RunResult:
+              progress: ProgressArg, catalog: Catalog | None) -> RunResult:
     """Simulate and write records and manifest into the (temporary) directory `partial`."""
     started = time.perf_counter()
     records_dir = partial / "records"
@@ -124,15 +129,21 @@ def _run_into(scenario: Scenario, partial: Path, fmt: str, trace: bool, strict: 
     digits = minor_unit(scenario.run.currency)
     recorder = Recorder(records_dir, fmt, digits, trace=trace,
                         population_columns=POPULATION_COLUMNS)
+    phases = as_phases(progress)
     with _fewer_collections():  # the last record chunks are written on close
         try:
-            model = simulate(scenario, recorder, catalog, strict, progress)
+            model = simulate(scenario, recorder, catalog, strict, phases)
         finally:
+            files = sorted(recorder.files().items())
+            writing = phases.phase("records", 1 + len(files))
             rows = recorder.close()
+            writing.advance()
     tables = {}
-    for name, path in sorted(recorder.files().items()):
+    for name, path in files:
         tables[name] = {"file": f"records/{path.name}", "rows": rows[name],
                         "sha256": file_sha256(path)}
+        writing.advance()
+    writing.close()
     manifest = {
         "format": 1,
         RUN_MARKER: True,

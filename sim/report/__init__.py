@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..fleet.progress import NO_PHASES, Phases, track
 from .format import format_metric
 from .fx import FxError, FxTable, load_fx
 from .names import RULE_NAMES, rule_label
@@ -44,15 +45,20 @@ def run_info(records: RunRecords, fx: FxTable | None = None) -> dict:
 
 
 def build_report(directory: str | Path, plots: bool = True,
-                 fx: FxTable | str | Path | None = None, verify: bool = True
-                 ) -> dict[str, Path]:
+                 fx: FxTable | str | Path | None = None, verify: bool = True,
+                 progress: Phases = NO_PHASES) -> dict[str, Path]:
     """Rebuild the report of the run in `directory` from its records alone.
 
     ``plots=False`` skips the plots (``--no-plots``); `fx` is a conversion table or the
     path of one (``--fx FILE``): the only way totals are summed across currencies.
     `verify` checks each record file against the manifest's sha256 (see load_run).
+    `progress` (sim.fleet.progress) sees the phases report: load, report: summarise,
+    report: tables, report: plots and report: documents.
     """
     table = load_fx(fx) if isinstance(fx, str | Path) else fx
-    records = load_run(directory, verify=verify)
-    summary = summarise(records, table)
-    return render(summary, Path(directory), run_info(records, table), plots=plots)
+    with track(progress, "report: load"):
+        records = load_run(directory, verify=verify)
+    with track(progress, "report: summarise"):
+        summary = summarise(records, table)
+    return render(summary, Path(directory), run_info(records, table), plots=plots,
+                  progress=progress)

@@ -14,11 +14,12 @@ import base64
 import html
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from ..fleet.progress import NO_PHASES, Phase, Phases, track
 from ..fleet.records import write_atomic, write_json_atomic
 from .names import label_rule_ids
 from .narrative import (
@@ -51,13 +52,23 @@ def _anchor(heading: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")
 
 
-def _draw_plots(summary: Summary, run: dict[str, Any], workers: int) -> dict[str, bytes]:
-    names = [name for _, _, plots in SECTIONS for name in plots]
+PLOT_NAMES = tuple(name for _, _, plots in SECTIONS for name in plots)
+
+
+def _draw_plots(summary: Summary, run: dict[str, Any], workers: int,
+                phase: Phase) -> dict[str, bytes]:
+    """Every plot, in PLOT_NAMES order; `phase` advances as each one is finished."""
     if workers <= 1:
-        return {name: draw(name, summary, run) for name in names}
+        images = {}
+        for name in PLOT_NAMES:
+            images[name] = draw(name, summary, run)
+            phase.advance()
+        return images
     # Forked workers share the imported matplotlib; each draws whole figures.
     with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-        futures = {name: pool.submit(draw, name, summary, run) for name in names}
+        futures = {name: pool.submit(draw, name, summary, run) for name in PLOT_NAMES}
+        for _ in as_completed(futures.values()):
+            phase.advance()
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -66,30 +77,39 @@ def _plot_workers() -> int:
 
 
 def render(summary: Summary, directory: Path, run_info: dict[str, Any], plots: bool = True,
-           workers: int | None = None) -> dict[str, Path]:
+           workers: int | None = None, progress: Phases = NO_PHASES) -> dict[str, Path]:
     """Write the report of `summary` into `directory`; returns the main files.
 
     ``plots=False`` skips drawing (the documents then say so); `workers` processes
-    draw the plots (default: 2 where the machine has 2 cores or more).
+    draw the plots (default: 2 where the machine has 2 cores or more). `progress`
+    (sim.fleet.progress) sees the phases report: tables, report: plots, report: documents.
     """
     directory.mkdir(parents=True, exist_ok=True)
     tables_dir = directory / "tables"
     tables_dir.mkdir(exist_ok=True)
     summary_doc = {"format": 1, "run": run_info, "metrics": summary.metrics}
-    write_json_atomic(directory / "summary.json", summary_doc)
-    for name, table in summary.tables.items():
-        write_atomic(tables_dir / f"{name}.csv",
-                     table.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    with track(progress, "report: tables", 1 + len(summary.tables)) as phase:
+        write_json_atomic(directory / "summary.json", summary_doc)
+        phase.advance()
+        for name, table in summary.tables.items():
+            write_atomic(tables_dir / f"{name}.csv",
+                         table.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+            phase.advance()
     images: dict[str, bytes] = {}
     if plots:
         plots_dir = directory / "plots"
         plots_dir.mkdir(exist_ok=True)
-        images = _draw_plots(summary, run_info, workers or _plot_workers())
-        for name, data in images.items():
-            write_atomic(plots_dir / f"{name}.png", data)
-    write_atomic(directory / "report.md",
-                 _markdown(summary, run_info, bool(images)).encode("utf-8"))
-    write_atomic(directory / "report.html", _html(summary, run_info, images).encode("utf-8"))
+        with track(progress, "report: plots", len(PLOT_NAMES)) as phase:
+            images = _draw_plots(summary, run_info, workers or _plot_workers(), phase)
+            for name, data in images.items():
+                write_atomic(plots_dir / f"{name}.png", data)
+    with track(progress, "report: documents", 2) as phase:
+        write_atomic(directory / "report.md",
+                     _markdown(summary, run_info, bool(images)).encode("utf-8"))
+        phase.advance()
+        write_atomic(directory / "report.html",
+                     _html(summary, run_info, images).encode("utf-8"))
+        phase.advance()
     return {"summary": directory / "summary.json", "markdown": directory / "report.md",
             "html": directory / "report.html"}
 

@@ -31,7 +31,7 @@ SIMULATES = {"test_hostile_scenario_name_stays_inside_reports"}  # the one accep
 @pytest.fixture(autouse=True)
 def no_simulation_unless_allowed(monkeypatch, request):
     """Refused runs must be refused before simulating; the report step is skipped."""
-    monkeypatch.setattr(sim.cli.run, "_maybe_report", lambda directory, quiet: None)
+    monkeypatch.setattr(sim.cli.run, "_maybe_report", lambda *args, **kwargs: None)
     if request.node.name not in SIMULATES:
         monkeypatch.setattr(sim.fleet.runner, "simulate",
                             lambda *a, **k: pytest.fail("simulated before refusing"))
