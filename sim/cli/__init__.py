@@ -11,12 +11,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from . import catalog, evaluate, run, runs
+from . import batch, catalog, evaluate, harness, params, run, runs
 from .common import EXIT_FINDING, EXIT_OK, EXIT_USAGE, Parser, UsageError
 
 __all__ = ["build_parser", "main"]
 
-COMMAND_MODULES = (evaluate, run, runs, catalog)
+COMMAND_MODULES = (evaluate, run, runs, catalog, params, harness, batch)
 
 
 def build_parser() -> Parser:
