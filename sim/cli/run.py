@@ -32,6 +32,8 @@ def _run(args: argparse.Namespace) -> int:
         check_memory(scenario.run.tenants, limit)  # before allocating
     except MemoryLimitError as error:
         raise UsageError(str(error)) from None
+    if args.replications is not None:
+        return _replications(args, scenario, out)
     from ..fleet.model import InvariantViolation
     from .progress import progress_display
 
@@ -86,6 +88,29 @@ def _scenario_and_output(args: argparse.Namespace) -> tuple[Any, Path]:
     name = run_directory_name(scenario.meta.name, scenario.run.seed,
                               scenario_to_dict(scenario), scenario_to_dict(base))
     return scenario, Path.cwd() / "reports" / name
+
+
+def _replications(args: argparse.Namespace, scenario: Any, out: Path) -> int:
+    """``run --replications R``: R derived seeds into OUT/rep-NNN and an aggregate summary
+    with Student-t intervals (sim.batch.replicate), through the executor seam."""
+    from ..batch.executor import ExecutorError
+    from ..batch.replicate import ReplicationError, run_replications
+
+    if args.replications < 2:
+        raise UsageError("--replications must be >= 2 (an interval needs a spread)")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be >= 1")
+    try:
+        result = run_replications(scenario, out, args.replications, args.jobs,
+                                  executor_spec=args.executor, record_format=args.format,
+                                  force=args.force)
+    except (ReplicationError, ExecutorError) as error:
+        raise UsageError(str(error)) from None
+    if not args.quiet:
+        print(f"{args.replications} replications of {scenario.meta.name}: "
+              f"{result.directory}")
+        print(f"report: {result.directory / 'report.html'}")
+    return EXIT_OK
 
 
 def _maybe_report(directory: Path, quiet: bool, plots: bool = True,
@@ -149,6 +174,14 @@ def register(commands: Any) -> None:
     run.add_argument("--trace", action="store_true", help="also write the full event trace")
     run.add_argument("--strict", action="store_true",
                      help="stop at the first invariant violation (exit 1)")
+    run.add_argument("--replications", type=int, metavar="R",
+                     help="run R seeds derived from --seed (SeedSequence spawn) into "
+                          "OUT/rep-NNN and aggregate every metric with a 95%% interval")
+    run.add_argument("--jobs", type=int, metavar="J",
+                     help="parallel replications (default: the number of cores)")
+    run.add_argument("--executor", metavar="SPEC",
+                     help="dask://HOST:PORT or dask://local (needs planshift[dask]); "
+                          "default a local process pool")
     run.add_argument("--no-plots", action="store_true",
                      help="build the report without plots (faster, for batch use)")
     run.add_argument("--progress", action="store_true",

@@ -31,6 +31,12 @@ def _compare(args: argparse.Namespace) -> int:
 
     if not math.isfinite(args.rtol) or args.rtol < 0:
         raise UsageError(f"--rtol must be a finite number >= 0, not {args.rtol}")
+    if not (math.isfinite(args.confidence) and 0.5 <= args.confidence < 1):
+        raise UsageError(f"--confidence must be in [0.5, 1), not {args.confidence}")
+    from ..batch.compare import is_replication_set
+
+    if is_replication_set(args.baseline) or is_replication_set(args.candidate):
+        return _compare_replicated(args)
     try:
         comparison = compare_runs(args.baseline, args.candidate, args.rtol, args.metric,
                                   verify=not args.no_verify)
@@ -41,6 +47,20 @@ def _compare(args: argparse.Namespace) -> int:
     print(format_comparison(comparison, only_flagged=args.flagged_only))
     return EXIT_FINDING if comparison.flagged else EXIT_OK
 
+
+
+def _compare_replicated(args: argparse.Namespace) -> int:
+    """Both sides replicated: each metric judged by Welch's t-test (Holm-corrected across
+    metrics) at --confidence, not by a bare relative tolerance (sim.batch.compare)."""
+    from ..batch.compare import CompareError, compare_replicated, format_stat_comparison
+
+    try:
+        comparison = compare_replicated([args.baseline], [args.candidate], args.confidence,
+                                        metrics=args.metric)
+    except CompareError as error:
+        raise UsageError(str(error)) from None
+    print(format_stat_comparison(comparison, only_flagged=args.flagged_only))
+    return EXIT_FINDING if comparison.flagged else EXIT_OK
 
 
 def register(commands: Any) -> None:
@@ -75,6 +95,9 @@ def register(commands: Any) -> None:
     compare.add_argument("candidate", metavar="CANDIDATE")
     compare.add_argument("--rtol", type=float, default=0.05,
                          help="relative tolerance (default 0.05)")
+    compare.add_argument("--confidence", type=float, default=0.95,
+                         help="for replicated runs (run --replications): the confidence of "
+                              "Welch's t-test per metric (default 0.95)")
     compare.add_argument("--metric", action="append", metavar="NAME",
                          help="only these metrics (names or glob patterns; repeatable)")
     compare.add_argument("--flagged-only", action="store_true",
