@@ -47,7 +47,7 @@ def _changes(tmp_path: Path, *overrides: str):
     from sim.fleet.runner import run_scenario
     from sim.fleet.scenario import load_scenario
 
-    scenario = load_scenario(ROOT / "scenarios" / "baseline.toml",
+    scenario = load_scenario(ROOT / "sim/fleet/scenarios" / "baseline.toml",
                              ["run.tenants=600", "run.horizon_days=120", *overrides])
     run_scenario(scenario, tmp_path / "run")
     return pq.read_table(tmp_path / "run" / "records" / "changes.parquet").to_pandas()
@@ -124,11 +124,52 @@ def test_r_auto_07_other_subscriptions_untouched():
     assert (other.plan, other.licenses, other.assigned) == before
 
 
-def test_r_auto_01_02_flows_are_enacted_by_the_model_source():
-    """R-AUTO-01 (MOSA checkout/finalisation) and R-AUTO-02 (MCA options) are the
-    automatic path of sim.fleet.model; the fleet tests exercise them end to end."""
-    source = (ROOT / "sim" / "fleet" / "model.py").read_text()
-    assert "R-AUTO-01" in source and "R-AUTO-02" in source
+class _ChangeSpy:
+    """An observer (sim.fleet.observe) keeping what each automatic change was billed as."""
+
+    def __init__(self) -> None:
+        self.changes: list[tuple] = []
+
+    def on_change_billed(self, request_id, day, tenant, subscription, current_plan,
+                         target_plan, licenses, term, billing_frequency, schedule, outcome):
+        self.changes.append((tenant.billing_account, subscription.licenses,
+                             subscription.term, subscription.billing_frequency, licenses,
+                             term, billing_frequency, schedule))
+
+
+def _automatic_changes(*overrides: str) -> list[tuple]:
+    from sim.fleet.runner import simulate
+    from sim.fleet.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "sim/fleet/scenarios" / "baseline.toml",
+                             ["run.tenants=800", "run.horizon_days=200", *overrides])
+    spy = _ChangeSpy()
+    simulate(scenario, observers=[spy])
+    return spy.changes
+
+
+def test_r_auto_01_02_mca_options_and_mosa_checkout_through_the_model():
+    """R-AUTO-02 through the model: with every MCA admin choosing fewer licenses
+    (half, rounded down, at least 1) and another term or billing frequency, each MCA
+    change is billed that way; R-AUTO-01: a MOSA checkout keeps the licenses, term and
+    frequency and takes effect now. Then with every MCA change scheduled at renewal,
+    every MCA change is billed as 'renewal' and every MOSA change as 'now'."""
+    changes = _automatic_changes("demand.mca_renewal_share=0.0",
+                                 "demand.mca_partial_share=1.0",
+                                 "demand.term_change_share=1.0")
+    mca = [c for c in changes if c[0] == "MCA"]
+    mosa = [c for c in changes if c[0] == "MOSA"]
+    assert len(mca) > 20 and len(mosa) > 20
+    for _, old_licenses, old_term, old_frequency, licenses, term, frequency, schedule in mca:
+        assert schedule == "now"
+        assert licenses == (max(1, old_licenses // 2) if old_licenses > 1 else old_licenses)
+        assert (term, frequency) != (old_term, old_frequency)
+    for _, old_licenses, old_term, old_frequency, licenses, term, frequency, schedule in mosa:
+        assert (licenses, term, frequency, schedule) == (old_licenses, old_term,
+                                                         old_frequency, "now")
+    scheduled = _automatic_changes("demand.mca_renewal_share=1.0")
+    assert {c[7] for c in scheduled if c[0] == "MCA"} == {"renewal"}
+    assert {c[7] for c in scheduled if c[0] == "MOSA"} == {"now"}
 
 
 # --------------------------------------------------------------------- manual change

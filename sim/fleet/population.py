@@ -1,7 +1,8 @@
 """Synthetic tenant fleet: reproducible from the scenario and seed (issue 3, part 2).
 
-The population is generated column-wise with numpy, in fixed chunks of tenants, each
-chunk with its own random stream: tenant ``i`` is the same whatever the fleet size.
+The population is generated column-wise with numpy, in fixed blocks of tenants, each
+block with its own random stream and always drawn whole: tenant ``i`` is the same
+whatever the fleet size.
 Columns are compact arrays (a million tenants take tens of MB); a tenant becomes a
 :class:`sim.rules.domain.Tenant` object only when it requests a change
 (:meth:`Population.materialise`). Company names come from a seeded Faker pool, so a
@@ -15,18 +16,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 from ..rules.calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS
 from ..rules.catalog import Catalog, Plan
 from ..rules.domain import AddOnRef, Subscription, Tenant
+from .demand import arrival_cdf as _arrival_cdf
 from .scenario import Scenario
 from .streams import numpy_stream
 
 __all__ = ["CHUNK", "DIRECTIONS", "Population", "TenantExtras", "generate_population"]
 
-CHUNK = 65_536
+CHUNK = 65_536  # rows per record chunk
+BLOCK = 16_384  # tenants drawn together, each block from its own keyed stream
 DIRECTIONS = ("upgrade", "lateral", "downgrade")
 ACCOUNTS = ("MOSA", "MCA")
 SECTORS = ("commercial", "government", "nonprofit")
@@ -84,6 +88,8 @@ class TenantExtras:
     data_gb_per_user: float
     wire_international: bool
     provisioning_minutes: float  # 0 when fully provisioned
+    streams: Any = None  # the tenant's random streams (sim.fleet.engine.TenantStreams)
+    life: Any = None  # its credit checks (sim.fleet.life.CreditCheckLife)
 
 
 class Population:
@@ -121,8 +127,7 @@ class Population:
         start = self.scenario.run.start
         anchors = self._anchors
         add_ons_catalog = self.catalog.add_ons
-        names = self.names
-        pool = len(names)
+        names, pool = self.names, len(self.names)
         result = []
         for (index, plan_code, term_code, offset, add_on, provisioning, licenses, assigned,
              frequency_code, not_eligible, other_problem, customised, duplicate,
@@ -250,11 +255,13 @@ def generate_population(scenario: Scenario, catalog: Catalog, digits: int,
     targets = _targets_by_direction(catalog, plan_ids)
     arrival_cdf = _arrival_cdf(scenario)
     parts: list[dict[str, np.ndarray]] = []
-    for chunk, begin in enumerate(range(0, size, CHUNK)):
-        count = min(CHUNK, size - begin)
-        rng = numpy_stream(seed, "population", chunk)
-        parts.append(_chunk(rng, count, scenario, catalog, plan_ids, countries, add_on_ids,
-                            digits, targets, arrival_cdf, numpy_stream(seed, "arrivals", chunk)))
+    for block, begin in enumerate(range(0, size, BLOCK)):
+        # A whole block is always drawn, then cut: tenant i is the same at any fleet size.
+        count = min(BLOCK, size - begin)
+        rng = numpy_stream(seed, "population", block)
+        part = _chunk(rng, BLOCK, scenario, catalog, plan_ids, countries, add_on_ids,
+                      digits, targets, arrival_cdf, numpy_stream(seed, "arrivals", block))
+        parts.append({key: column[:count] for key, column in part.items()})
     columns = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     return Population(scenario, catalog, plan_ids, countries, add_on_ids, columns,
                       list(_name_pool(seed)))
@@ -277,29 +284,6 @@ def _name_pool(seed: int) -> tuple[str, ...]:
             seen.add(slug)
             names.append(slug)
     return tuple(names)
-
-
-def _arrival_cdf(scenario: Scenario) -> np.ndarray:
-    """Cumulative weight of every simulated hour: weekday x hour x month-end x campaigns."""
-    demand = scenario.demand
-    start = scenario.run.start
-    days = scenario.run.horizon_days
-    day_weight = np.empty(days)
-    for n in range(days):
-        day = start + timedelta(days=n)
-        weight = demand.weekday_weights[day.weekday()]
-        next_month = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-        if (next_month - day).days <= demand.month_end_days:
-            weight *= demand.month_end_factor
-        for campaign in demand.campaigns:
-            if 0 <= (day - campaign.start).days < campaign.days:
-                weight *= campaign.factor
-        day_weight[n] = weight
-    hourly = np.outer(day_weight, np.array(demand.hour_weights)).ravel()
-    if hourly.sum() <= 0:
-        hourly = np.ones_like(hourly)
-    cdf = np.cumsum(hourly)
-    return cdf / cdf[-1]
 
 
 def _chunk(rng: np.random.Generator, n: int, scenario: Scenario, catalog: Catalog,
@@ -340,6 +324,27 @@ def _chunk(rng: np.random.Generator, n: int, scenario: Scenario, catalog: Catalo
     assigned = np.where(over & (licenses >= users), licenses + 1, users).astype(np.int32)
     has_add_on = rng.random(n) < population.add_on_share
     add_on = np.where(has_add_on, _choice(rng, population.add_ons, add_on_ids, n), -1)
+    blocked = _blocker_columns(rng, n, population, payment, digits)
+    customising = rng.random(n) < population.customising_tenants
+    customised = np.where(customising, rng.binomial(assigned, population.customised_user_share),
+                          0).astype(np.int32)
+    data_gb = _lognormal(rng, population.data_gb_per_user, n).astype(np.float32)
+    direction, target, request_minute = _demand(rng, n, demand, plan, targets, arrival_cdf,
+                                                arrival_rng)
+    return {
+        "account": account, "sector": sector, "country": country, "payment": payment,
+        "wire_international": wire_international, "plan": plan, "term": term,
+        "frequency": frequency, "anchor_offset": anchor_offset, "licenses": licenses,
+        "assigned": assigned, "add_on": add_on.astype(np.int16), **blocked,
+        "customised": customised, "data_gb_per_user": data_gb, "direction": direction,
+        "target": target, "request_minute": request_minute,
+    }
+
+
+def _blocker_columns(rng: np.random.Generator, n: int, population, payment: np.ndarray,
+                     digits: int) -> dict[str, np.ndarray]:
+    """Blocker conditions of the tenants (R-ELIG-02/03/04/05/09/10), in drawing order."""
+    blockers = population.blockers
     duplicate = rng.random(n) < blockers.duplicate_product
     duplicate_licenses = 1 + rng.poisson(2, n).astype(np.int32)
     provisioning = np.where(
@@ -352,11 +357,16 @@ def _chunk(rng: np.random.Generator, n: int, scenario: Scenario, catalog: Catalo
     balance = rng.lognormal(np.log(max(population.unpaid_balance_median, 1e-9)), 0.8, n)
     unpaid_minor = np.where(unpaid, np.maximum(1, np.rint(balance * 10**digits)), 0
                             ).astype(np.int64)
-    customising = rng.random(n) < population.customising_tenants
-    customised = np.where(customising, rng.binomial(assigned, population.customised_user_share),
-                          0).astype(np.int32)
-    data_gb = _lognormal(rng, population.data_gb_per_user, n).astype(np.float32)
-    # Demand: who requests a change, when, in which direction, to which plan.
+    return {"duplicate": duplicate, "duplicate_licenses": duplicate_licenses,
+            "provisioning_minutes": provisioning, "not_eligible": not_eligible,
+            "other_problem": other_problem, "credit_check_pending": credit_check_pending,
+            "unpaid_minor": unpaid_minor}
+
+
+def _demand(rng: np.random.Generator, n: int, demand, plan: np.ndarray,
+            targets: dict[tuple[int, int], np.ndarray], arrival_cdf: np.ndarray,
+            arrival_rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who requests a change, in which direction, to which plan, and when (minutes)."""
     requests = rng.random(n) < demand.request_share
     direction = _choice(rng, demand.directions, DIRECTIONS, n)
     pick = rng.random(n)
@@ -369,17 +379,7 @@ def _chunk(rng: np.random.Generator, n: int, scenario: Scenario, catalog: Catalo
     hours = np.minimum(hours, len(arrival_cdf) - 1)
     minute = (hours + arrival_rng.random(n)) * 60.0
     request_minute = np.where(requests, minute, -1.0)
-    return {
-        "account": account, "sector": sector, "country": country, "payment": payment,
-        "wire_international": wire_international, "plan": plan, "term": term,
-        "frequency": frequency, "anchor_offset": anchor_offset, "licenses": licenses,
-        "assigned": assigned, "add_on": add_on.astype(np.int16), "duplicate": duplicate,
-        "duplicate_licenses": duplicate_licenses, "provisioning_minutes": provisioning,
-        "not_eligible": not_eligible, "other_problem": other_problem,
-        "credit_check_pending": credit_check_pending, "unpaid_minor": unpaid_minor,
-        "customised": customised, "data_gb_per_user": data_gb, "direction": direction,
-        "target": target, "request_minute": request_minute,
-    }
+    return direction, target, request_minute
 
 
 def _lognormal(rng: np.random.Generator, spec, n: int) -> np.ndarray:

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..rules.money import Price
+from .rows import ROW_CLASSES, columns_of
 
 __all__ = ["SCHEMAS", "NullRecorder", "Recorder", "TableWriter", "file_sha256", "write_atomic",
            "write_json_atomic"]
@@ -33,40 +34,24 @@ S, INT, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 MONEY = "money"  # marker: an int64 minor-unit column that also gets a decimal twin
 PRICE = "price"  # marker: an exact sim.rules.money.Price, written as a decimal string
 
-# Column name -> type, per table. Money columns "<name>_minor" get a "<name>" decimal twin.
+# Arrow type of each field annotation of a row class (sim.fleet.rows).
+_ARROW_TYPES = {"str": S, "int": INT, "int | None": INT, "float": F, "float | None": F,
+                "bool": B, "Price | None": PRICE}
+
+
+def _schema(cls: type) -> tuple[tuple[str, Any], ...]:
+    """Column name -> type of a row class; ``*_minor`` int fields are money (a decimal twin)."""
+    columns = []
+    for name, annotation in columns_of(cls):
+        kind = _ARROW_TYPES[annotation]
+        columns.append((name, MONEY if name.endswith("_minor") and kind is INT else kind))
+    return tuple(columns)
+
+
+# Column name -> type, per table, derived from the row classes (one place per column).
+# Money columns "<name>_minor" get a "<name>" decimal twin.
 SCHEMAS: dict[str, tuple[tuple[str, Any], ...]] = {
-    "changes": (
-        ("request_id", S), ("tenant_id", S), ("billing_account", S), ("sector", S),
-        ("country", S), ("payment_method", S), ("subscription_id", S), ("current_plan", S),
-        ("target_plan", S), ("direction", S), ("path", S), ("outcome", S),
-        ("schedule", S), ("alignment", S), ("attempts", INT), ("blockers_met", S),
-        ("first_blockers", S), ("requested_at", F), ("order_at", F), ("started_at", F),
-        ("completed_at", F), ("requested_day", S), ("completed_day", S),
-        ("queue_wait_min", F), ("switch_min", F), ("lead_time_min", F), ("sla_breach", B),
-        ("licenses_before", INT), ("licenses_after", INT), ("users_moved", INT),
-        ("credit_minor", MONEY), ("charge_minor", MONEY), ("net_minor", MONEY),
-        ("overlap_cost_minor", MONEY), ("overlap_days", INT), ("customisations_lost", INT),
-        ("data_at_risk_gb", F), ("data_lost_gb", F), ("wrong_domain", B),
-        ("too_few_licenses", B), ("inactive_new_subscription", B), ("backup_made", B),
-        ("late_credit", B),
-    ),
-    "attempts": (
-        ("request_id", S), ("tenant_id", S), ("billing_account", S), ("sector", S),
-        ("attempt", INT), ("at", F), ("day", S), ("blockers", S), ("n_blockers", INT),
-        ("action", S), ("delay_min", F),
-    ),
-    "ledger": (
-        ("request_id", S), ("tenant_id", S), ("billing_account", S), ("payment_method", S),
-        ("subscription_id", S), ("plan", S), ("type", S), ("rule", S), ("start", S),
-        ("end", S), ("billing_days", INT), ("cycle_days", INT), ("quantity", INT),
-        ("amount_minor", MONEY), ("currency", S), ("policy", S), ("changed_on", S),
-        ("invoice_date", S), ("cash_date", S), ("late_credit", B), ("unit_price", PRICE),
-        ("months", INT),
-    ),
-    "capacity": (("at", F), ("queue_length", INT), ("busy_workers", INT)),
-    "violations": (("request_id", S), ("rule", S), ("at", F), ("detail", S)),
-    "trace": (("at", F), ("request_id", S), ("event", S), ("detail", S)),
-}
+    name: _schema(cls) for name, cls in ROW_CLASSES.items()}
 
 
 def _arrow_schema(columns: Sequence[tuple[str, Any]], digits: int) -> pa.Schema:
