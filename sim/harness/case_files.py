@@ -4,7 +4,8 @@ The input is the user's, and may be hostile: a line nested 10,000 levels deep, a
 integer literal of 5,000 digits, bytes that are not UTF-8, a repeated key, ``NaN``. Each
 such line (or array element) costs only itself: it is yielded as an :class:`InputError`
 naming the source and line (``cases.jsonl:3: ...``) in place of the case, and reading
-goes on with the next one. JSON Lines stream one line at a time (flat memory).
+goes on with the next one. JSON Lines stream a line (or, undecoded for the typed
+decoder, up to a MiB of lines) at a time: flat memory.
 
 JSON here is strict RFC 8259 JSON:
 
@@ -27,12 +28,12 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from .cases import CaseError
 
-__all__ = ["InputError", "Position", "decode_json", "read_case_file", "read_case_stream",
-           "read_cases"]
+__all__ = ["InputError", "LineBatch", "Position", "decode_json", "decode_line",
+           "read_case_file", "read_case_stream", "read_cases"]
 
 BOM = b"\xef\xbb\xbf"
 
@@ -240,31 +241,73 @@ def _whole(data: bytes, source: str, first_line: bytes, number: int, position: P
     yield from _lines(iter(data.split(b"\n")), source, number - 1, position)
 
 
+def decode_line(line: bytes, source: str, number: int) -> Any:
+    """One line of JSON Lines, strictly: the value, or an :class:`InputError` naming
+    ``source:number``."""
+    try:
+        return _DECODER.decode(line.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        return InputError(f"{source}:{number}: not UTF-8 text ({error.reason})")
+    except (ValueError, RecursionError):
+        return decode_json(line.decode("utf-8"), f"{source}:{number}")
+
+
 def _lines(lines: Iterator[bytes], source: str, number: int, position: Position
            ) -> Iterator[Any]:
-    decode = _DECODER.decode
     for line in lines:
         number += 1
         if not line.strip():
             continue
         position.line = number
-        try:
-            yield decode(line.decode("utf-8"))
-        except UnicodeDecodeError as error:
-            yield InputError(f"{source}:{number}: not UTF-8 text ({error.reason})")
-        except (ValueError, RecursionError):
-            yield decode_json(line.decode("utf-8"), f"{source}:{number}")
+        yield decode_line(line, source, number)
 
 
-def read_case_stream(handle: BinaryIO, source: str, position: Position | None = None
-                     ) -> Iterator[Any]:
+class LineBatch(NamedTuple):
+    """JSON Lines read but not decoded: ``lines[i]`` is line ``first + i`` of the input
+    (blank lines included, newlines removed)."""
+
+    first: int
+    lines: list[bytes]
+
+
+BATCH_BYTES = 1 << 20  # JSON Lines are read up to a MiB at a time (flat memory)
+
+
+def _batches(handle: BinaryIO, number: int) -> Iterator[LineBatch]:
+    """The rest of `handle` in batches of whole lines, each as soon as it has arrived
+    (``read1``: a pipe is not waited on until a MiB is there); a line longer than a
+    batch is gathered whole, in linear time."""
+    read = getattr(handle, "read1", handle.read)
+    pending: list[bytes] = []  # the start of a line not yet ended
+    while chunk := read(BATCH_BYTES):
+        if b"\n" not in chunk:
+            pending.append(chunk)
+            continue
+        lines = chunk.split(b"\n")
+        if pending:
+            pending.append(lines[0])
+            lines[0] = b"".join(pending)
+            pending = []
+        tail = lines.pop()
+        if tail:
+            pending.append(tail)
+        yield LineBatch(number + 1, lines)
+        number += len(lines)
+    if pending:
+        yield LineBatch(number + 1, [b"".join(pending)])
+
+
+def read_case_stream(handle: BinaryIO, source: str, position: Position | None = None,
+                     raw_lines: bool = False) -> Iterator[Any]:
     """Case objects (or :class:`InputError`\\ s) from a binary stream, in input order.
 
     The first non-blank line decides the form: ``[`` starts a JSON array (read whole); a
     line that is a whole JSON value, or looks like one object (``{...}``), starts JSON
     Lines (streamed); anything else is read whole as one pretty-printed case, falling
     back to JSON Lines when it is not one JSON value. `position`, if given, says where
-    each item came from when it is yielded.
+    each item came from when it is yielded. With `raw_lines`, JSON Lines after the
+    first come undecoded, in :class:`LineBatch` es (for a typed decoder; the caller
+    skips blank lines and :func:`decode_line` gives what would have been yielded).
     """
     position = position if position is not None else Position(source)
     number, first = 0, b""
@@ -292,7 +335,10 @@ def read_case_stream(handle: BinaryIO, source: str, position: Position | None = 
         value = decode_json(first.decode("utf-8"), f"{source}:{number}")
     position.line = number
     yield value
-    yield from _lines(iter(handle), source, number, position)
+    if raw_lines:
+        yield from _batches(handle, number)
+    else:
+        yield from _lines(iter(handle), source, number, position)
 
 
 def read_case_file(path: str | Path, position: Position | None = None) -> Iterator[Any]:

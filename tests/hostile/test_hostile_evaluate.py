@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, Result, run_cli, run_subprocess
 
+import sim.harness.case_render
 import sim.harness.cases
 
 # The verdict of GOOD (MOSA, 10 BUSINESS_BASIC -> BUSINESS_STANDARD on 2026-03-15,
@@ -524,7 +525,16 @@ def test_out_interrupted_run_leaves_old_output_intact(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(raw, *args)
 
+    real_line = sim.harness.case_render.evaluate_line
+
+    def interrupt_line(text, *args):  # the typed road of JSON Lines (issue 11)
+        calls.append(text)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_line(text, *args)
+
     monkeypatch.setattr(sim.harness.cases, "evaluate_json", interrupt)
+    monkeypatch.setattr(sim.harness.case_render, "evaluate_line", interrupt_line)
     assert run_cli("evaluate", str(path), "--out", str(out)).status == 130
     assert out.read_text() == "previous verdicts\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.jsonl", "v.jsonl"]
