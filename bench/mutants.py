@@ -161,16 +161,20 @@ def apply(mutant: Mutant, into: Path) -> str | None:
     return None
 
 
-def run_one(mutant: Mutant, full: bool, timeout: float) -> tuple[str, float, str]:
-    """(status, seconds, detail): status is killed, survived, error or timeout."""
+def run_one(mutant: Mutant | None, full: bool, timeout: float,
+            tests: tuple[str, ...] = ()) -> tuple[str, float, str]:
+    """(status, seconds, detail): status is killed, survived, error or timeout.
+
+    With `mutant` None the copy is left as it is (the baseline: its tests must pass, or
+    a "kill" would mean nothing)."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="planshift-mutant-") as tmp:
         where = Path(tmp)
         copy_project(where)
-        problem = apply(mutant, where)
+        problem = apply(mutant, where) if mutant is not None else None
         if problem:
             return "error", 0.0, problem
-        tests = ["tests"] if full else list(mutant.tests)
+        tests = ["tests"] if full else list(mutant.tests if mutant is not None else tests)
         env = dict(os.environ, PYTHONPATH=str(where), PYTHONDONTWRITEBYTECODE="1")
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                    *tests]
@@ -202,8 +206,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mutant.id:28} {mutant.file:32} {mutant.why}")
         return 0
     started = time.perf_counter()
+    suites = sorted({("tests",) if args.full else m.tests for m in chosen})
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda m: run_one(m, args.full, args.timeout), chosen))
+        baselines = dict(zip(suites, pool.map(
+            lambda s: run_one(None, False, args.timeout, s), suites), strict=True))
+        broken = {suite for suite, (status, _, _) in baselines.items() if status != "survived"}
+        for suite in sorted(broken):
+            print(f"baseline fails without any mutant: {' '.join(suite)}: {baselines[suite][2]}")
+        runnable = [m for m in chosen if (("tests",) if args.full else m.tests) not in broken]
+        results_by_id = dict(zip((m.id for m in runnable), pool.map(
+            lambda m: run_one(m, args.full, args.timeout), runnable), strict=True))
+    results = [results_by_id.get(m.id, ("error", 0.0, "its tests fail without the mutant"))
+               for m in chosen]
     killed = 0
     for mutant, (status, seconds, detail) in zip(chosen, results, strict=True):
         killed += status == "killed"

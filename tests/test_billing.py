@@ -252,6 +252,18 @@ def test_mca_cancel_day_0_full_refund_P_CHG_05():
     assert any("full refund" in note for note in verdict["notes"])
 
 
+def test_mca_cancel_day_1_is_past_the_24_hour_full_refund_P_CHG_05():
+    """P-CHG-05: the full refund is for the first 24 hours (day 0) only; on day 1 the rest
+    of the cycle is credited: 2026-01-11..2026-02-09 = 30 of 31 days,
+    6.00 * 10 * 30/31 = 58.0645... -> -58.06 (half up)."""
+    verdict = mca_cancel("2026-01-11")
+    (credit,) = verdict["lines"]
+    assert (credit["start"], credit["end"], credit["billing_days"], credit["cycle_days"]) == (
+        "2026-01-11", "2026-02-09", 30, 31)
+    assert amounts(verdict) == ["-58.06"]
+    assert not any("full refund" in note for note in verdict["notes"])
+
+
 def test_mca_cancel_day_6_inside_window_P_CHG_05():
     """P-CHG-05 / R-MAN-07: day 6 is inside the 7-day window: credit the rest."""
     verdict = mca_cancel("2026-01-16")

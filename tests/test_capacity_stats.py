@@ -154,6 +154,30 @@ def test_no_request_makes_more_attempts_than_max_attempts(surge):
         assert row["attempts"] == per_request.get(row["request_id"], 0), row["request_id"]
 
 
+def test_a_blocker_outlasting_the_retries_stops_at_max_attempts(tmp_path):
+    """admin.max_attempts: subscriptions still provisioning for months (R-ELIG-02) whose
+    admins wait an hour between tries retry until the cap, then go manual
+    (after_max_attempts): blocked requests make exactly max_attempts attempts."""
+    scenario = load_scenario(SCENARIOS / "baseline.toml", [
+        "run.tenants=800", "run.horizon_days=120",
+        "population.blockers.not_provisioned=1.0",
+        "population.blockers.provisioning_minutes={median=400000.0, sigma=0.1}",
+        "admin.max_attempts=3", "admin.backoff_factor=1.0",
+        "admin.after_max_attempts='manual'",
+        "admin.blockers.NOT_PROVISIONED_OR_UNHEALTHY.wait=1.0",
+        "admin.blockers.NOT_PROVISIONED_OR_UNHEALTHY.manual=0.0",
+        "admin.blockers.NOT_PROVISIONED_OR_UNHEALTHY.give_up=0.0",
+        "admin.blockers.NOT_PROVISIONED_OR_UNHEALTHY.delay={median=60.0, sigma=0.1}"])
+    run_scenario(scenario, tmp_path / "run")
+    changes = pq.read_table(tmp_path / "run" / "records" / "changes.parquet").to_pylist()
+    blocked = [r for r in changes if r["outcome"] != "pending" and r["first_blockers"]
+               and "NOT_PROVISIONED_OR_UNHEALTHY" in r["first_blockers"]
+               and r["path"] == "manual" and r["attempts"] > 1]
+    assert len(blocked) >= 20
+    assert max(r["attempts"] for r in changes) == 3
+    assert all(r["attempts"] == 3 for r in blocked)
+
+
 def test_consolidation_keeps_every_user_licensed_INV_06(tmp_path):
     """R-ELIG-05 remediation (consolidate onto one subscription, cancel the other) must buy
     enough seats: with many duplicate subscriptions and admins that always consolidate,
