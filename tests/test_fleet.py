@@ -428,7 +428,7 @@ def baseline_twice(tmp_path_factory):
 def test_same_seed_gives_byte_identical_records_P_RND_02(baseline_twice):
     """P-RND-02: two runs of one scenario and seed write byte-identical record files and
     manifest (sha256 of every file under records/ and of manifest.json); --strict on a
-    clean run (INV-01..06 hold) changes nothing."""
+    clean run (INV-01..07 hold) changes nothing."""
     base, first, _ = baseline_twice
     a, b = digests(base / "a"), digests(base / "b")
     assert a == b
@@ -594,7 +594,7 @@ def test_strict_run_stops_at_first_violation_INV_01_INV_03(tmp_path, monkeypatch
 
 
 def test_strict_run_without_violation_completes_INV_01_to_06(baseline_twice):
-    """INV-01..06: --strict does not stop a clean run (the second determinism run)."""
+    """INV-01..07: --strict does not stop a clean run (the second determinism run)."""
     base, _, strict = baseline_twice
     assert strict.violations == 0 and (base / "b" / "manifest.json").is_file()
 

@@ -1,7 +1,7 @@
 """The run command: ``python run_sim.py run SCENARIO [options]`` (issue 3).
 
 Exit status 0 for a finished run, 1 when --strict stops at an invariant violation
-(INV-01..06), 2 for bad arguments: one line naming the problem, never a traceback.
+(INV-01..07), 2 for bad arguments: one line naming the problem, never a traceback.
 In-process runs stub out the report step (the reports layer has its own tests); the
 subprocess run at the end goes through everything, report included.
 """
@@ -67,7 +67,7 @@ class _Capture:
 
 def test_run_writes_manifest_and_records_INV_01_to_06(baseline_run):
     """`run baseline --tenants 300 -q`: exit 0, nothing printed, manifest.json and every
-    record table written; the manifest counts no invariant violation (INV-01..06)."""
+    record table written; the manifest counts no invariant violation (INV-01..07)."""
     status, out, err, directory = baseline_run
     assert status == 0
     assert out == "" and err == ""
@@ -139,7 +139,7 @@ def test_no_arguments_runs_the_baseline(monkeypatch, tmp_path, capsys):
     assert seen["scenario"].run.tenants == 10_000
     assert Path(seen["out"]) == Path.cwd() / "reports" / "baseline-1"  # issue 7: cwd
     out, err = capsys.readouterr()
-    assert "scenario baseline seed 1" in out and "invariant violations (INV-01..06): 0" in out
+    assert "scenario baseline seed 1" in out and "invariant violations (INV-01..07): 0" in out
     assert "Traceback" not in err
 
 

@@ -135,10 +135,10 @@ def _print_summary(result) -> None:
           f"{manifest['tenants']} tenants, {result.requests} change requests, "
           f"{result.completed} completed in {result.seconds:.1f}s")
     print(f"records: {result.directory} ({', '.join(f'{k} {v}' for k, v in rows.items())})")
-    print(f"invariant violations (INV-01..06): {result.violations}")
-    late = manifest.get("rule_violations", {}).get("P-TIME-03", {}).get("late_credit_lines")
-    if late:
-        print(f"P-TIME-03: {late} credit line(s) invoiced more than 30 days after the change")
+    by_rule = manifest.get("invariant_violations", {}).get("by_rule", {})
+    detail = f" ({', '.join(f'{rule} {n}' for rule, n in sorted(by_rule.items()))})" \
+        if by_rule else ""
+    print(f"invariant violations (INV-01..07): {result.violations}{detail}")
 
 
 
