@@ -213,8 +213,11 @@ def run_sweep(scenario: Any, out_dir: str | Path, varies: Sequence[Vary], replic
     if complete:
         from .tables import write_sweep_outputs
 
+        size = tenants if tenants is not None else scenario.run.tenants
+        label = (f"{scenario.meta.name}, seed {scenario.run.seed}, {size:,} tenants, "
+                 f"{replications} replications per point")
         write_sweep_outputs(out, varies, points, results, replications, confidence,
-                            plot_metrics)
+                            plot_metrics, label)
     return SweepResult(out, complete, len(pending), len(tasks), points, results)
 
 

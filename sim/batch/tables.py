@@ -70,7 +70,7 @@ def sweep_table(varies: Sequence[Any], results: Sequence[dict[str, Any]]) -> pa.
 
 
 def _plot(metric: str, varies: Sequence[Any], points: Sequence[dict[str, Any]],
-          aggregates: Sequence[dict[str, Any]]) -> bytes | None:
+          aggregates: Sequence[dict[str, Any]], run_label: str = "") -> bytes | None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,7 +108,11 @@ def _plot(metric: str, varies: Sequence[Any], points: Sequence[dict[str, Any]],
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(x_key)
         ax.set_ylabel(f"{metric} ({unit})")
-        ax.set_title(f"{metric}: mean and {confidence:.0%} confidence band")
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))  # magnitudes: the axis starts at 0
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+        ax.set_title(f"How does {metric} change with {x_key}? Mean and "
+                     f"{confidence:.0%} confidence band" + (f"\n{run_label}" if run_label else ""),
+                     fontsize=10)
         ax.legend(fontsize=8)
         figure.tight_layout()
         buffer = io.BytesIO()
@@ -135,7 +139,8 @@ def _points_csv(varies: Sequence[Any], points: Sequence[dict[str, Any]],
 
 def write_sweep_outputs(out: Path, varies: Sequence[Any], points: Sequence[dict[str, Any]],
                         results: Sequence[dict[str, Any]], replications: int,
-                        confidence: float, plot_metrics: Sequence[str]) -> None:
+                        confidence: float, plot_metrics: Sequence[str],
+                        run_label: str = "") -> None:
     """Write sweep.parquet, sweep.csv, points.csv and plots/<metric>.png into `out`."""
     from ..fleet.records import write_atomic
     from .sweep import point_aggregates
@@ -151,6 +156,6 @@ def write_sweep_outputs(out: Path, varies: Sequence[Any], points: Sequence[dict[
     write_atomic(out / "points.csv", _points_csv(varies, points, aggregates))
     (out / "plots").mkdir(exist_ok=True)
     for metric in plot_metrics:
-        png = _plot(metric, varies, points, aggregates)
+        png = _plot(metric, varies, points, aggregates, run_label)
         if png is not None:
             write_atomic(out / "plots" / f"{metric}.png", png)
