@@ -6,13 +6,16 @@ References are the standard library's own variates and the textbook moments
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import statistics
+from collections import namedtuple
+from pathlib import Path
 
 import pytest
 
-from sim.batch.distributions import (
+from sim.fleet.distributions import (
     Deterministic,
     DistributionError,
     Empirical,
@@ -21,8 +24,17 @@ from sim.batch.distributions import (
     Lognormal,
     parse_distribution,
 )
+from sim.fleet.rows import ChangeRow, columns_of
+from sim.fleet.runner import simulate
+from sim.fleet.scenario import (
+    ScenarioError,
+    load_scenario,
+    scenario_from_dict,
+    scenario_to_dict,
+)
 
 PATH = "capacity.switch"
+_ChangeTuple = namedtuple("_ChangeTuple", [name for name, _ in columns_of(ChangeRow)])
 
 
 def test_a_table_without_dist_is_todays_lognormal_and_draws_the_same_numbers():
@@ -139,3 +151,100 @@ def test_empirical_bad_row_names_file_and_line(tmp_path):
     (tmp_path / "empty.csv").write_text("minutes\n")
     with pytest.raises(DistributionError, match="no observed durations"):
         parse_distribution({"dist": "empirical", "file": "empty.csv"}, PATH, tmp_path)
+
+
+# ------------------------------------------------- wired into the scenario and the model
+
+BASELINE = Path(__file__).resolve().parent.parent / "sim" / "fleet" / "scenarios" / \
+    "baseline.toml"
+
+
+def _scenario_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "s.toml"
+    path.write_text('[run]\ntenants = 300\nseed = 4\nhorizon_days = 60\n' + body)
+    return path
+
+
+def test_every_duration_parameter_takes_a_distribution(tmp_path):
+    (tmp_path / "switch.csv").write_text("minutes\n4\n8\n15\n")
+    path = _scenario_file(tmp_path, '''
+[capacity]
+switch = { dist = "empirical", file = "switch.csv" }
+mosa_finalisation = { dist = "deterministic", value = 2.0 }
+[admin]
+response = { dist = "exponential", mean = 20.0, cap = 90.0 }
+[admin.blockers.OTHER]
+delay = { dist = "gamma", shape = 2, scale = 30 }
+[incidents.teams]
+duration = { median = 50.0 }
+''')
+    scenario = load_scenario(path)  # the CSV is read next to the scenario file
+    assert scenario.capacity.switch == Empirical("switch.csv", (4.0, 8.0, 15.0))
+    assert scenario.capacity.mosa_finalisation == Deterministic(2.0)
+    assert scenario.admin.response == Exponential(20.0, 90.0)
+    assert scenario.admin.blockers["OTHER"].delay == Gamma(2.0, 30.0, 0.0)
+    # A lognormal table without dist keeps the keys it does not name (sigma 0.8 default).
+    assert scenario.incidents["teams"].duration == Lognormal(50.0, 0.8, 0.0)
+
+
+def test_manifest_form_keeps_lognormal_bare_and_empirical_inline(tmp_path):
+    (tmp_path / "switch.csv").write_text("4\n8\n")
+    path = _scenario_file(tmp_path, '[capacity]\nswitch = { dist = "empirical", '
+                                    'file = "switch.csv", cap = 6 }\n')
+    scenario = load_scenario(path)
+    plain = scenario_to_dict(scenario)
+    assert plain["capacity"]["switch"] == {"dist": "empirical", "values": [4.0, 8.0],
+                                           "cap": 6.0}
+    assert plain["capacity"]["mosa_finalisation"] == {"median": 3.0, "sigma": 0.5,
+                                                      "cap": 30.0}  # as before issue 10
+    again = scenario_from_dict(json.loads(json.dumps(plain)))  # e.g. on a remote worker
+    assert again == scenario
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ('[capacity]\nswitch = { dist = "weibull" }',
+     "capacity.switch.dist: unknown distribution 'weibull'"),
+    ('[capacity]\nswitch = { dist = "exponential", median = 3 }',
+     "capacity.switch.median: unknown key for a exponential distribution"),
+    ('[admin]\nresponse = { dist = "gamma", shape = 2 }',
+     "admin.response.scale: required for a gamma distribution"),
+    ('[capacity]\nswitch = { dist = "empirical", file = "missing.csv" }',
+     "capacity.switch.file: cannot read"),
+    ('[capacity]\nswitch = { dist = "deterministic", value = 600000 }',
+     "capacity.switch.value: 600000 is above the maximum 525600"),
+    ('[population.blockers]\nprovisioning_minutes = { dist = "exponential", mean = 60 }',
+     "population.blockers.provisioning_minutes.dist: only lognormal here"),
+])
+def test_bad_distributions_name_the_file_and_key(tmp_path, body, message):
+    path = _scenario_file(tmp_path, body)
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(path)
+    assert str(error.value).startswith(f"{path}: {message}"), str(error.value)
+
+
+def test_a_run_draws_switch_durations_from_the_named_distribution(tmp_path):
+    """A deterministic switch gives every queued change exactly that switch time, and an
+    empirical one only its observed values (drawn from the tenant's durations stream)."""
+    for raw, allowed in (('{ dist = "deterministic", value = 7.5 }', {7.5}),
+                         ('{ dist = "empirical", values = [3.0, 11.0] }', {3.0, 11.0})):
+        scenario = load_scenario(BASELINE, ["run.tenants=300", f"capacity.switch={raw}"])
+        model = simulate(scenario, recorder=_Rows())
+        switches = {row.switch_min for row in model.recorder.changes
+                    if row.switch_min is not None}
+        assert switches and switches <= allowed, (raw, switches)
+
+
+class _Rows:
+    """A recorder keeping the change rows (the model hands each as a tuple)."""
+
+    trace_enabled = False
+
+    def __init__(self) -> None:
+        self.changes: list = []
+
+    def add(self, table: str, row: tuple) -> None:
+        if table == "changes":
+            self.changes.append(_ChangeTuple(*row))
+
+    def close(self) -> dict:
+        return {}

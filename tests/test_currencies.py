@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sim.fleet.runner import run_scenario
-from sim.fleet.scenario import load_scenario
+from sim.fleet.scenario import ScenarioError, load_scenario
 from sim.report import FxError, build_report, load_fx
 from sim.rules.catalog import CatalogError, builtin_catalog, load_catalog
 
@@ -105,28 +105,33 @@ def test_bad_price_lists_name_the_key(tmp_path, edit, message):
 # ------------------------------------------------------------- per-currency reports
 
 
-def _rewrite_ledger_currency(run: Path, assign) -> pd.DataFrame:
-    """A synthetic multi-currency ledger: relabel each line's currency, fix the manifest."""
-    path = run / "records" / "ledger.parquet"
+def _rewrite_currency(run: Path, table_name: str, assign) -> pd.DataFrame:
+    """Relabel each row's currency of one record table (by tenant), fix the manifest."""
+    path = run / "records" / f"{table_name}.parquet"
     table = pq.read_table(path)
     frame = table.to_pandas()
     frame["currency"] = [assign(tenant) for tenant in frame["tenant_id"]]
     pq.write_table(pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False), path)
     manifest = json.loads((run / "manifest.json").read_text())
-    manifest["tables"]["ledger"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest["tables"][table_name]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     (run / "manifest.json").write_text(json.dumps(manifest))
     return frame
 
 
 @pytest.fixture(scope="module")
 def two_currency_run(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """A synthetic two-currency run: a USD-only run whose tenants are relabelled JPY or
+    USD (ledger lines and change rows alike), so expected totals are known by tenant."""
     run = tmp_path_factory.mktemp("currencies") / "run"
     scenario = load_scenario(ROOT / "sim/fleet/scenarios" / "baseline.toml",
-                             ["run.tenants=400"])
+                             ["run.tenants=400", "run.currency=USD"])
     run_scenario(scenario, run)
-    ledger = _rewrite_ledger_currency(
-        run, lambda tenant: "JPY" if int(hashlib.sha256(tenant.encode()).hexdigest(), 16) % 2
-        else "USD")
+
+    def assign(tenant: str) -> str:
+        return "JPY" if int(hashlib.sha256(tenant.encode()).hexdigest(), 16) % 2 else "USD"
+
+    ledger = _rewrite_currency(run, "ledger", assign)
+    _rewrite_currency(run, "changes", assign)
     build_report(run, plots=False)
     return run, ledger
 
@@ -205,11 +210,104 @@ def test_fx_errors_name_the_file_and_key(tmp_path):
         table.convert_minor(100, "JPY")
 
 
-@pytest.mark.xfail(strict=False, reason="until the fleet model bills each tenant in its "
-                   "country's currency (Plan.price(term, currency), ledger currency per line)")
-def test_baseline_run_bills_in_at_least_five_currencies(tmp_path):
+# ------------------------------------------------------- the fleet bills locally
+
+COUNTRY_CURRENCY = {"US": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR", "SE": "SEK",
+                    "JP": "JPY"}  # the catalog's [price_lists].countries, by hand
+
+
+def _expected_prices(currency: str) -> dict[str, set[Decimal]]:
+    """Each plan's list prices in `currency`: USD * rate, half-up to the minor unit."""
+    raw = _raw_catalog()
+    rate = Decimal(raw["price_lists"]["rates"].get(currency, "1"))
+    quantum = Decimal(1).scaleb(-ISO_DIGITS[currency])
+    return {plan_id: {(Decimal(usd) * rate).quantize(quantum, ROUND_HALF_UP)
+                      for usd in entry["prices"].values()}
+            for plan_id, entry in raw["plans"].items()}
+
+
+def _records(run: Path, table: str) -> pd.DataFrame:
+    return pq.read_table(run / "records" / f"{table}.parquet").to_pandas()
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory) -> Path:
+    """The baseline at 2,000 tenants, each billed in its country's currency."""
+    run = tmp_path_factory.mktemp("local") / "run"
     scenario = load_scenario(ROOT / "sim/fleet/scenarios" / "baseline.toml",
-                             ["run.tenants=400"])
-    run_scenario(scenario, tmp_path / "run")
-    ledger = pq.read_table(tmp_path / "run" / "records" / "ledger.parquet").to_pandas()
+                             ["run.tenants=2000"])
+    assert scenario.run.currency == "local"  # the default
+    run_scenario(scenario, run)
+    build_report(run, plots=False)
+    return run
+
+
+def test_baseline_run_bills_in_at_least_five_currencies(local_run):
+    """Issue 12: each tenant billed in its country's currency, from that price list."""
+    ledger = _records(local_run, "ledger")
+    countries = dict(zip(_records(local_run, "population")["tenant_id"],
+                         _records(local_run, "population")["country"], strict=True))
     assert len(set(ledger["currency"])) >= 5
+    expected = {currency: _expected_prices(currency) for currency in ISO_DIGITS}
+    for line in ledger.itertuples():
+        assert line.currency == COUNTRY_CURRENCY[countries[line.tenant_id]], line
+        if line.unit_price is not None:  # Plan.price(term, tenant currency), P-MONEY-02
+            assert Decimal(line.unit_price) in expected[line.currency][line.plan], line
+    changes = _records(local_run, "changes")
+    for row in changes.itertuples():
+        assert row.currency == COUNTRY_CURRENCY[countries[row.tenant_id]]
+    manifest = json.loads((local_run / "manifest.json").read_text())
+    assert manifest["currency"] == "local"
+    assert manifest["currencies"] == sorted(set(ledger["currency"]))
+    assert manifest["invariant_violations"]["total"] == 0
+
+
+def test_local_totals_equal_the_exact_sum_of_each_currencys_lines(local_run):
+    """Each currency's credits, charges and net equal the integer sums of its raw lines."""
+    ledger = _records(local_run, "ledger")
+    metrics = json.loads((local_run / "summary.json").read_text())["metrics"]
+    for currency, lines in ledger.groupby("currency"):
+        amounts = [int(v) for v in lines["amount_minor"]]
+        for name, total in (("credits", sum(v for v in amounts if v < 0)),
+                            ("charges", sum(v for v in amounts if v > 0)),
+                            ("net", sum(amounts))):
+            metric = metrics[f"finance.{name}.total.{currency}"]
+            assert metric["unit"] == currency
+            assert Decimal(metric["value"]) == _exact(total, currency), (name, currency)
+
+
+def test_yen_amounts_have_no_minor_units_p_money_02(local_run):
+    """JPY has 0 digits: the decimal text twin is a whole number of yen, per line."""
+    for table, column in (("ledger", "amount"), ("changes", "net")):
+        frame = _records(local_run, table)
+        for row in frame.itertuples():
+            text, minor = getattr(row, column), getattr(row, f"{column}_minor")
+            digits = ISO_DIGITS[row.currency]
+            assert Decimal(text) == Decimal(int(minor)).scaleb(-digits), (table, text)
+            assert ("." in text) == (digits > 0), (table, row.currency, text)
+    yen = _records(local_run, "ledger").query("currency == 'JPY'")
+    assert len(yen) > 10
+
+
+def test_a_fixed_currency_bills_every_tenant_from_its_price_list(tmp_path):
+    scenario = load_scenario(ROOT / "sim/fleet/scenarios" / "baseline.toml",
+                             ["run.tenants=300", "run.currency=EUR"])
+    result = run_scenario(scenario, tmp_path / "run")
+    ledger = _records(tmp_path / "run", "ledger")
+    euro = _expected_prices("EUR")
+    assert len(ledger) > 10 and set(ledger["currency"]) == {"EUR"}
+    for line in ledger.itertuples():
+        if line.unit_price is not None:
+            assert Decimal(line.unit_price) in euro[line.plan], line
+    assert result.manifest["currency"] == "EUR" and result.manifest["currencies"] == ["EUR"]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("KWD", "run.currency: no KWD price list in the catalog"),
+    ("XYZ", "run.currency: 'XYZ' is not an ISO 4217 currency code"),
+    ("Local", "run.currency: 'Local' is not an ISO 4217 currency code"),
+])
+def test_run_currency_is_local_or_a_listed_code(value, message):
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario(ROOT / "sim/fleet/scenarios" / "baseline.toml",
+                      [f"run.currency={value}"])

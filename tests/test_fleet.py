@@ -124,7 +124,7 @@ class FleetRun:
         self.path = path
         self.result = result
         self.manifest = result.manifest
-        self.digits = self.manifest["digits"]
+        self.digits = self.manifest["digits_by_currency"]  # per currency (issue 12)
         self.changes = read(path, "changes")
         self.ledger = read(path, "ledger")
         self.violations = read(path, "violations")
@@ -192,26 +192,33 @@ def test_change_amounts_equal_sums_of_ledger_lines_INV_05(fleet):
 
 
 def test_ledger_total_equals_sum_of_change_nets_INV_05(fleet):
-    """INV-05: the sum of all ledger lines equals the sum of the changes' nets, exactly."""
-    ledger_total = sum(line["amount_minor"] for line in fleet.ledger)
-    assert ledger_total == sum(row["net_minor"] for row in fleet.changes)
-    decimal_total = sum((line["amount"] for line in fleet.ledger), Decimal(0))
-    assert decimal_total == Decimal(ledger_total).scaleb(-fleet.digits)
+    """INV-05: per currency, the sum of the ledger lines equals the sum of the changes'
+    nets, exactly (amounts of different currencies are never added up, issue 12)."""
+    currencies = {row["currency"] for row in fleet.changes} | {
+        line["currency"] for line in fleet.ledger}
+    for currency in currencies:
+        ledger_total = sum(line["amount_minor"] for line in fleet.ledger
+                           if line["currency"] == currency)
+        assert ledger_total == sum(row["net_minor"] for row in fleet.changes
+                                   if row["currency"] == currency), currency
+        decimal_total = sum((Decimal(line["amount"]) for line in fleet.ledger
+                             if line["currency"] == currency), Decimal(0))
+        assert decimal_total == Decimal(ledger_total).scaleb(-minor_unit(currency))
 
 
 def test_decimal_columns_are_exact_minor_units_P_MONEY_01(fleet):
-    """P-MONEY-01/02: every decimal money column equals minor / 10**digits exactly and
-    carries exactly the currency's digits (compared as Decimal, never float)."""
-    digits = fleet.digits
-    assert digits == minor_unit(fleet.manifest["currency"])
+    """P-MONEY-01/02: every decimal money column (text) equals minor / 10**digits of its
+    row's currency exactly and carries exactly that currency's digits (as Decimal)."""
     for table, rows in (("changes", fleet.changes), ("ledger", fleet.ledger)):
         for row in rows:
+            digits = minor_unit(row["currency"])
             for column in MONEY_COLUMNS[table]:
-                value, minor = row[column], row[f"{column}_minor"]
-                assert isinstance(value, Decimal), (table, column, value)
+                value, minor = Decimal(row[column]), row[f"{column}_minor"]
                 assert value == Decimal(minor).scaleb(-digits), (table, column, row)
                 assert value.as_tuple().exponent == -digits, (table, column, value)
-    assert {line["currency"] for line in fleet.ledger} <= {fleet.manifest["currency"]}
+    assert fleet.manifest["currency"] == "local"  # the shipped scenarios bill locally
+    assert {line["currency"] for line in fleet.ledger} == set(fleet.manifest["currencies"])
+    assert fleet.digits == {c: minor_unit(c) for c in fleet.manifest["currencies"]}
     assert {line["policy"] for line in fleet.ledger} <= {fleet.manifest["rounding"]}
 
 
@@ -373,22 +380,23 @@ def test_no_change_credit_invoiced_late_INV_07_P_TIME_03(fleet):
     assert checked > 0
 
 
-@pytest.mark.parametrize("currency", ["JPY", "KWD"])
+@pytest.mark.parametrize("currency", ["JPY", "GBP"])
 def test_amounts_carry_the_currency_digits_P_MONEY_02(tmp_path, currency):
-    """P-MONEY-02 / INV-05: JPY (0 digits) and KWD (3) amounts carry exactly their
-    currency's digits and still reconcile with the ledger."""
+    """P-MONEY-02 / INV-05: with one fixed currency (a catalog price list: JPY with 0
+    digits, GBP with 2), amounts carry exactly its digits and reconcile with the ledger."""
     result = run(tmp_path / "run", "baseline", ["run.tenants=300", f"run.currency={currency}"])
     digits = minor_unit(currency)
     assert result.manifest["digits"] == digits
+    assert result.manifest["digits_by_currency"] == {currency: digits}
     assert result.manifest["invariant_violations"]["total"] == 0
     ledger = read(tmp_path / "run", "ledger")
     changes = read(tmp_path / "run", "changes")
     assert ledger and {line["currency"] for line in ledger} == {currency}
     for line in ledger:
-        assert line["amount"].as_tuple().exponent == -digits
-        assert line["amount"] == Decimal(line["amount_minor"]).scaleb(-digits)
+        assert Decimal(line["amount"]).as_tuple().exponent == -digits
+        assert Decimal(line["amount"]) == Decimal(line["amount_minor"]).scaleb(-digits)
     for row in changes:
-        assert row["net"].as_tuple().exponent == -digits
+        assert Decimal(row["net"]).as_tuple().exponent == -digits
     assert sum(line["amount_minor"] for line in ledger) == sum(r["net_minor"] for r in changes)
 
 
@@ -428,7 +436,7 @@ def baseline_twice(tmp_path_factory):
 def test_same_seed_gives_byte_identical_records_P_RND_02(baseline_twice):
     """P-RND-02: two runs of one scenario and seed write byte-identical record files and
     manifest (sha256 of every file under records/ and of manifest.json); --strict on a
-    clean run (INV-01..07 hold) changes nothing."""
+    clean run (INV-01..06 hold) changes nothing."""
     base, first, _ = baseline_twice
     a, b = digests(base / "a"), digests(base / "b")
     assert a == b
@@ -457,10 +465,10 @@ def test_csv_records_are_deterministic_and_exact_P_RND_02_P_MONEY_01(tmp_path):
     with (tmp_path / "a" / "records" / "ledger.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == first.manifest["tables"]["ledger"]["rows"] > 0
-    digits = first.manifest["digits"]
     for row in rows:
-        text = row["amount"]
-        assert "e" not in text.lower() and len(text.split(".")[1]) == digits, text
+        text, digits = row["amount"], minor_unit(row["currency"])
+        assert "e" not in text.lower(), text
+        assert len(text.partition(".")[2]) == digits and ("." in text) == (digits > 0), text
         assert Decimal(text) == Decimal(int(row["amount_minor"])).scaleb(-digits)
 
 
@@ -594,7 +602,7 @@ def test_strict_run_stops_at_first_violation_INV_01_INV_03(tmp_path, monkeypatch
 
 
 def test_strict_run_without_violation_completes_INV_01_to_06(baseline_twice):
-    """INV-01..07: --strict does not stop a clean run (the second determinism run)."""
+    """INV-01..06: --strict does not stop a clean run (the second determinism run)."""
     base, _, strict = baseline_twice
     assert strict.violations == 0 and (base / "b" / "manifest.json").is_file()
 
@@ -672,12 +680,11 @@ def test_records_stream_in_chunks_with_all_rows(tmp_path):
     still written, the tables hold several row groups, and their content equals that of a
     run written in one chunk (INV-05 totals unchanged)."""
     scenario = load_scenario(REPO / "sim/fleet/scenarios" / "baseline.toml", ["run.tenants=600"])
-    digits = minor_unit(scenario.run.currency)
     tables = {}
     for tag, chunk in (("small", 50), ("large", 1_000_000)):
         directory = tmp_path / tag
         directory.mkdir()
-        recorder = Recorder(directory, "parquet", digits, chunk_rows=chunk,
+        recorder = Recorder(directory, "parquet", chunk_rows=chunk,
                             population_columns=POPULATION_COLUMNS)
         model = simulate(scenario, recorder)
         rows = recorder.close()

@@ -74,7 +74,7 @@ def test_defaults_are_the_numbers_md_values():
     assert billing.mca_rules == MCA_RULE_IDS == ("R-ELIG-02", "R-ELIG-03", "R-ELIG-07",
                                                  "R-ELIG-10")
     assert s.population.seat_cap_business == 300
-    assert s.run.currency == "USD"
+    assert s.run.currency == "local"  # issue 12: each tenant billed in its own currency
 
 
 def _field(cls: type, name: str) -> dataclasses.Field:

@@ -91,6 +91,8 @@ def _range(kind: Any, meta: Mapping[str, Any]) -> str:
 
 
 def _walk(cls: type, default: Any, prefix: str, source: str | None) -> Iterator[Param]:
+    from ..fleet.distributions import Duration
+
     hints = typing.get_type_hints(cls)
     for spec in dataclasses.fields(cls):
         kind, meta = hints[spec.name], spec.metadata
@@ -98,6 +100,11 @@ def _walk(cls: type, default: Any, prefix: str, source: str | None) -> Iterator[
         value = getattr(default, spec.name)
         own_source = source if source and meta["source"] == "model" else meta["source"]
         origin = typing.get_origin(kind)
+        if kind is Duration:  # a distribution table; the keys of its default may be set too
+            yield Param(key, "distribution", _format(value), _range(kind, meta), own_source,
+                        meta["doc"])
+            yield from _walk(type(value), value, f"{key}.", own_source)
+            continue
         if dataclasses.is_dataclass(kind):
             yield from _walk(kind, value, f"{key}.", own_source)
             continue
@@ -144,9 +151,14 @@ by hand. Regenerate with:
 
 `planshift params` prints the same list. Conventions:
 
-- Durations are minutes unless the key says otherwise; a duration (`median`, `cap`) is at
-  most a year of minutes (525,600). A `Lognormal` is a table `{median, sigma, cap}`;
-  `cap = 0` means no cap.
+- Durations are minutes unless the key says otherwise; every number of a duration is at
+  most a year of minutes (525,600). A duration (type `distribution`) is a table naming
+  its distribution (issue 10): `{median, sigma, cap}` (lognormal, the default),
+  `{dist = "exponential", mean, cap}`, `{dist = "deterministic", value}`,
+  `{dist = "gamma", shape, scale, cap}` or `{dist = "empirical", file = "x.csv", cap}`
+  (a CSV of observed minutes, relative to the scenario file; or `values = [...]`);
+  `cap = 0` means no cap. The keys listed under a duration are those of its default
+  (lognormal) table; naming another `dist` replaces the table whole.
 - A range `lo .. hi` bounds a number or date; for a string it bounds its length; for a
   table or list of numbers (weights) it bounds every item; for a table or list of tables
   it bounds the number of entries. `-` means no bound on that side.

@@ -1,22 +1,58 @@
 """The ledger room of the fleet model: booking the lines of a billing outcome.
 
 Each line is booked with :func:`sim.rules.booking.book_line` (invoice date P-TIME-01/02,
-cash date P-TIME-04, INV-07 lateness), recorded as a :class:`sim.fleet.rows.LedgerRow`,
-told to the observers (``on_line``) and tallied on its change row (credit, charge, net:
-P-CHG-08). Whether the tallies are right is the monitor's business (INV-05), not the
-ledger's.
+cash date P-TIME-04, INV-07 lateness), recorded as a :class:`sim.fleet.rows.LedgerRow`
+in the tenant's currency, told to the observers (``on_line``) and tallied on its change
+row (credit, charge, net: P-CHG-08). Whether the tallies are right is the monitor's
+business (INV-05), not the ledger's.
+
+Local currencies (issue 12): each tenant is billed in its own currency
+(``Tenant.currency``: its country's, or the scenario's fixed ``run.currency``).
+:func:`price_list` gives, once per currency, the catalog's plans priced in that currency
+(``plan.price(term)`` of such a plan is ``catalog_plan.price(term, currency)``) and the
+currency's minor unit (P-MONEY-02), so the rules layer bills in the tenant's currency
+without a lookup per line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
+from typing import NamedTuple
 
 from ..rules.billing import BillingOutcome, Line
 from ..rules.booking import book_line
+from ..rules.catalog import Catalog, Plan
 from ..rules.domain import Tenant
+from ..rules.money import minor_unit
 from .rows import ChangeRow, LedgerRow
 
-__all__ = ["Ledger", "tally"]
+__all__ = ["Ledger", "PriceList", "price_list", "tally"]
+
+
+class PriceList(NamedTuple):
+    """One currency's side of the model: its minor unit and the plans priced in it."""
+
+    currency: str
+    digits: int  # P-MONEY-02
+    plans: Mapping[str, Plan]
+
+
+def _priced_in(plan: Plan, currency: str) -> Plan:
+    """`plan` with `currency`'s price list as its own (a KeyError if it has none)."""
+    if currency == plan.currency:
+        return plan
+    if currency not in plan.exact_local_prices:
+        raise KeyError(f"plan {plan.id} has no {currency} price list")
+    return replace(plan, prices=plan.local_prices[currency],
+                   exact_prices=plan.exact_local_prices[currency], currency=currency)
+
+
+def price_list(catalog: Catalog, currency: str) -> PriceList:
+    """The catalog's plans priced in `currency`, and its minor unit (issue 12)."""
+    plans = {plan_id: _priced_in(plan, currency) for plan_id, plan in catalog.plans.items()}
+    return PriceList(currency, minor_unit(currency), plans)
 
 
 def tally(row: ChangeRow, line: Line) -> None:
@@ -29,15 +65,28 @@ def tally(row: ChangeRow, line: Line) -> None:
 
 
 class Ledger:
-    """Mixin of the fleet model: ``book`` the lines of an outcome on a change row."""
+    """Mixin of the fleet model: ``book`` the lines of an outcome on a change row.
+
+    Needs ``self.price_lists`` (a dict, filled here) and ``self.currencies_seen`` (a set)."""
+
+    def money(self, currency: str) -> PriceList:
+        """The price list of `currency`, built on first use (one per currency per run)."""
+        found = self.price_lists.get(currency)
+        if found is None:
+            found = self.price_lists[currency] = price_list(self.catalog, currency)
+        return found
 
     def book(self, tenant: Tenant, row: ChangeRow, outcome: BillingOutcome,
              changed_on: date) -> None:
-        """Ledger rows for `outcome`'s lines with invoice and cash dates (P-TIME-01..04)."""
+        """Ledger rows for `outcome`'s lines with invoice and cash dates (P-TIME-01..04),
+        in the tenant's currency."""
         account = tenant.billing_account
+        currency = tenant.currency
         terms = self.terms
         iso = self.iso
         on_line = self.hooks.on_line
+        if outcome.lines:
+            self.currencies_seen.add(currency)
         for line in outcome.lines:
             booked = book_line(line, account, tenant.payment_method, tenant.country,
                                changed_on, terms, row.wire_international)
@@ -50,7 +99,7 @@ class Ledger:
                 plan=line.plan, type=line.type, rule=line.rule, start=iso[line.start],
                 end=iso[line.end], billing_days=line.billing_days,
                 cycle_days=line.cycle_days, quantity=line.quantity, amount_minor=line.amount,
-                currency=self.currency, policy=self.policy.name,
+                currency=currency, policy=self.policy.name,
                 changed_on=iso[changed_on], invoice_date=iso[booked.invoiced],
                 cash_date=iso[booked.cash], late_credit=booked.late,
                 unit_price=line.unit_price, months=line.months))

@@ -32,7 +32,6 @@ from ..rules.flows import (
     old_subscription_action,
 )
 from ..rules.money import prorate
-from .engine import draw
 from .population import TenantExtras
 from .rows import ChangeRow
 
@@ -88,7 +87,7 @@ class ManualChanges:
         """Step 1 (R-MAN-03/04/05 traps drawn here); returns the new subscription."""
         manual = self.scenario.manual
         rng = extras.streams.manual
-        yield self.env.timeout(draw(rng, manual.buy))
+        yield self.env.timeout(manual.buy.draw(rng))
         wrong = rng.random() < manual.wrong_domain
         inactive = rng.random() < manual.inactive_new_subscription
         too_few = rng.random() < manual.too_few_licenses and users > 1
@@ -118,16 +117,16 @@ class ManualChanges:
             if self.tracing:
                 self.trace(row.request_id, "manual-check", verdict.reason or "")
             if verdict.reason == "R-MAN-03":
-                yield env.timeout(draw(rng, manual.wrong_domain_fix))
+                yield env.timeout(manual.wrong_domain_fix.draw(rng))
                 new.domain = tenant.domain  # bought again for the right organisation
                 new.anchor = self.today()
             elif verdict.reason == "R-MAN-04":
-                yield env.timeout(draw(rng, manual.activation))
+                yield env.timeout(manual.activation.draw(rng))
                 new.status = "active"
                 if old.status != "active":
                     old.status, old.provisioned = "active", True
             else:  # R-MAN-05: buy the missing licenses
-                yield env.timeout(draw(rng, manual.buy_more))
+                yield env.timeout(manual.buy_more.draw(rng))
                 extra_seats.append((self.today(), users - (new.licenses - new.assigned)))
                 new.licenses = new.assigned + users
                 extras.life.purchase(env.now)
@@ -139,25 +138,26 @@ class ManualChanges:
                extra_seats: list[tuple[date, int]], moved_day: date):
         """Step 4 (R-MAN-06/08, P-CHG-06) and the bill of the whole manual change."""
         env = self.env
-        yield env.timeout(draw(extras.streams.manual, self.scenario.manual.cancel_delay))
+        yield env.timeout(self.scenario.manual.cancel_delay.draw(extras.streams.manual))
         day = self.today()
         self.renew(old, day)
         billing = self.scenario.billing
         actions = old_subscription_action(old, tenant.billing_account, old.assigned,
                                           billing.mosa_cancel_limit)
         if actions[0] == "reduce-to-limit":  # P-CHG-06: one more admin step first
-            yield env.timeout(draw(extras.streams.manual, self.scenario.manual.buy))
+            yield env.timeout(self.scenario.manual.buy.draw(extras.streams.manual))
             day = self.today()
             self.renew(old, day)
-        self.book(tenant, row, purchase_outcome(new, target, self.digits, self.policy),
+        digits = self.money(tenant.currency).digits  # `target`: the tenant's price list
+        self.book(tenant, row, purchase_outcome(new, target, digits, self.policy),
                   new.anchor)
         for seat_day, added in extra_seats:
             self.book(tenant, row, add_seats_outcome(new, target, seat_day, added,
-                                                     self.digits, self.policy), seat_day)
+                                                     digits, self.policy), seat_day)
         outcome = self._close_old(tenant, old, current, row, day, actions[-1])
         self.book(tenant, row, outcome, day)
         self._step(row, tenant, "manual-close")
-        self._overlap(old, current, row, users, new.anchor, moved_day, day, outcome)
+        self._overlap(old, current, row, users, new.anchor, moved_day, day, outcome, digits)
         row.completed_at = env.now
         row.completed_day = self.iso[day]
         row.lead_time_min = env.now - row.requested_at
@@ -171,7 +171,8 @@ class ManualChanges:
         """R-MAN-06/08: cancel the old subscription, or remove its unneeded licenses."""
         billing = self.scenario.billing
         if action == "cancel":
-            outcome = cancel_outcome(old, current, day, tenant.billing_account, self.digits,
+            outcome = cancel_outcome(old, current, day, tenant.billing_account,
+                                     self.money(tenant.currency).digits,
                                      self.policy, billing.mca_window_days,
                                      billing.mca_full_refund_days, billing.mosa_cancel_limit)
             for hook in self.hooks.on_cancel_billed:
@@ -181,7 +182,8 @@ class ManualChanges:
         if old.assigned < old.licenses:
             licenses = max(old.assigned, 1)
             outcome = reduce_outcome(old, current, day, licenses, tenant.billing_account,
-                                     self.digits, self.policy, billing.mca_window_days)
+                                     self.money(tenant.currency).digits, self.policy,
+                                     billing.mca_window_days)
             for hook in self.hooks.on_reduce_billed:
                 hook(row.request_id, day, tenant, old, current, licenses, outcome)
             if outcome.lines:
@@ -190,15 +192,16 @@ class ManualChanges:
         return BillingOutcome(None, day, (), 0)
 
     def _overlap(self, old: Subscription, current: Plan, row: ChangeRow, users: int,
-                 bought_on: date, moved_day: date, day: date, outcome: BillingOutcome
-                 ) -> None:
-        """R-MAN-06: the moved users' old licenses were billed from the purchase to step 4."""
+                 bought_on: date, moved_day: date, day: date, outcome: BillingOutcome,
+                 digits: int) -> None:
+        """R-MAN-06: the moved users' old licenses were billed from the purchase to step 4
+        (`current` priced in the tenant's currency, `digits` its minor unit)."""
         row.overlap_days = (day - bought_on).days
         months = BILLING_FREQUENCY_MONTHS[old.billing_frequency]
         cycle_days = (add_months(moved_day, months) - moved_day).days
         double_billed = min(row.overlap_days, cycle_days)
         if double_billed > 0:
-            row.overlap_cost_minor += prorate(current.price(old.term), months, users,
-                                              double_billed, cycle_days, self.digits,
-                                              self.policy)
+            row.overlap_cost_minor += prorate(current.price(old.term, current.currency),
+                                              months, users, double_billed, cycle_days,
+                                              digits, self.policy)
         row.overlap_cost_minor += outcome.overlap_cost

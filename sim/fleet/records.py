@@ -2,8 +2,11 @@
 
 The simulation hands plain tuples to a :class:`Recorder`; each table buffers a chunk of
 rows and writes it as a Parquet row group (or CSV lines), so memory does not grow with
-the fleet. Money columns are integer minor units plus a fixed-point decimal column
-built when the chunk is written (P-MONEY-01: never a binary float).
+the fleet. Money columns are integer minor units plus a decimal text twin built when the
+chunk is written (P-MONEY-01: never a binary float): each line's amount as a fixed-point
+string with the minor unit of that line's own ``currency`` column (P-MONEY-02; a run
+bills several currencies, issue 12: "7.20" USD, "1080" JPY), so a table of money has a
+``currency`` column.
 :class:`NullRecorder` keeps nothing, for benchmarks and tests that only count.
 """
 
@@ -13,8 +16,7 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,14 +26,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..rules.money import Price
+from ..rules.money import Price, minor_unit
 from .rows import ROW_CLASSES, columns_of
 
 __all__ = ["SCHEMAS", "NullRecorder", "Recorder", "TableWriter", "file_sha256", "write_atomic",
            "write_json_atomic"]
 
 S, INT, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
-MONEY = "money"  # marker: an int64 minor-unit column that also gets a decimal twin
+MONEY = "money"  # marker: an int64 minor-unit column that also gets a decimal text twin
 PRICE = "price"  # marker: an exact sim.rules.money.Price, written as a decimal string
 
 # Arrow type of each field annotation of a row class (sim.fleet.rows).
@@ -40,26 +42,29 @@ _ARROW_TYPES = {"str": S, "int": INT, "int | None": INT, "float": F, "float | No
 
 
 def _schema(cls: type) -> tuple[tuple[str, Any], ...]:
-    """Column name -> type of a row class; ``*_minor`` int fields are money (a decimal twin)."""
+    """Column name -> type of a row class; ``*_minor`` int fields are money (a decimal twin,
+    so the table needs a ``currency`` column)."""
     columns = []
     for name, annotation in columns_of(cls):
         kind = _ARROW_TYPES[annotation]
         columns.append((name, MONEY if name.endswith("_minor") and kind is INT else kind))
+    if any(kind == MONEY for _, kind in columns) and "currency" not in dict(columns):
+        raise TypeError(f"{cls.__name__} has money columns but no currency")  # a schema bug
     return tuple(columns)
 
 
 # Column name -> type, per table, derived from the row classes (one place per column).
-# Money columns "<name>_minor" get a "<name>" decimal twin.
+# Money columns "<name>_minor" get a "<name>" decimal text twin (per the row's currency).
 SCHEMAS: dict[str, tuple[tuple[str, Any], ...]] = {
     name: _schema(cls) for name, cls in ROW_CLASSES.items()}
 
 
-def _arrow_schema(columns: Sequence[tuple[str, Any]], digits: int) -> pa.Schema:
+def _arrow_schema(columns: Sequence[tuple[str, Any]]) -> pa.Schema:
     fields = []
     for name, kind in columns:
         if kind == MONEY:
             fields.append(pa.field(name, pa.int64()))
-            fields.append(pa.field(name.removesuffix("_minor"), pa.decimal128(20, digits)))
+            fields.append(pa.field(name.removesuffix("_minor"), pa.string()))
         elif kind == PRICE:
             fields.append(pa.field(name, pa.string()))
         else:
@@ -75,38 +80,44 @@ def _price_text(price: Price | None) -> str | None:
     return format(price.to_decimal().normalize(), "f")
 
 
-def _decimal_column(values: Iterable[int | None], digits: int) -> list[Decimal | None]:
-    return [None if v is None else Decimal(v).scaleb(-digits) for v in values]
+_digits = lru_cache(maxsize=64)(minor_unit)
 
 
-def _decimal_twin(minor: pa.Array, digits: int) -> pa.Array:
-    """The decimal128(20, digits) twin of an int64 minor-unit column, without Python loops.
+def _decimal_text(minor: pa.Array, currencies: pa.Array) -> pa.Array:
+    """The decimal text twin of an int64 minor-unit column: each value as a fixed-point
+    string with its row's currency digits (P-MONEY-02), without Python loops per row.
 
     A decimal128 value is stored as its unscaled integer: the minor units themselves,
-    as 16-byte little-endian two's complement. Same values as :func:`_decimal_column`.
+    as 16-byte little-endian two's complement; Arrow casts it to text at the chosen
+    scale, once per currency of the chunk.
     """
+    count = len(minor)
     units = minor.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    words = np.empty((len(units), 2), dtype=np.int64)
+    words = np.empty((count, 2), dtype=np.int64)
     words[:, 0] = units
     words[:, 1] = units >> 63  # sign extension into the high word
-    validity = pc.is_valid(minor).buffers()[1] if minor.null_count else None
-    return pa.Array.from_buffers(pa.decimal128(20, digits), len(units),
-                                 [validity, pa.py_buffer(words.tobytes())],
-                                 null_count=minor.null_count)
+    buffers = [pc.is_valid(minor).buffers()[1] if minor.null_count else None,
+               pa.py_buffer(words.tobytes())]
+    text = pa.nulls(count, pa.string())
+    for currency in pc.unique(currencies).drop_null().to_pylist():
+        scaled = pa.Array.from_buffers(pa.decimal128(20, _digits(currency)), count, buffers,
+                                       null_count=minor.null_count)
+        text = pc.if_else(pc.equal(currencies, currency), pc.cast(scaled, pa.string()), text)
+    return text
 
 
 class TableWriter:
     """Buffers rows of one table and writes them in chunks (Parquet row groups or CSV)."""
 
-    def __init__(self, path: Path, columns: Sequence[tuple[str, Any]], fmt: str, digits: int,
+    def __init__(self, path: Path, columns: Sequence[tuple[str, Any]], fmt: str,
                  chunk_rows: int = 65_536) -> None:
         self.path = path
         self.columns = tuple(columns)
         self.names = [name for name, _ in self.columns]
         self.fmt = fmt
-        self.digits = digits
         self.chunk_rows = chunk_rows
-        self.schema = _arrow_schema(self.columns, digits)
+        self.schema = _arrow_schema(self.columns)
+        self._currency = self.names.index("currency") if "currency" in self.names else -1
         # A buffered row as an Arrow struct: money as its int64 minor units, prices as text.
         self._row_type = pa.struct([
             pa.field(name, pa.int64() if kind == MONEY else pa.string() if kind == PRICE
@@ -141,7 +152,7 @@ class TableWriter:
         for column, (_, kind) in zip(batch.columns, self.columns, strict=True):
             arrays.append(column)
             if kind == MONEY:
-                arrays.append(_decimal_twin(column, self.digits))
+                arrays.append(_decimal_text(column, batch.column(self._currency)))
         self._write_table(pa.Table.from_arrays(arrays, schema=self.schema))
 
     def _write_table(self, table: pa.Table) -> None:
@@ -199,7 +210,7 @@ class Recorder:
 
     trace_enabled: bool
 
-    def __init__(self, directory: Path, fmt: str, digits: int, trace: bool = False,
+    def __init__(self, directory: Path, fmt: str, trace: bool = False,
                  chunk_rows: int = 65_536, population_columns: Sequence[tuple[str, Any]] = ()
                  ) -> None:
         if fmt not in ("parquet", "csv"):
@@ -212,11 +223,11 @@ class Recorder:
         for name, columns in SCHEMAS.items():
             if name == "trace" and not trace:
                 continue
-            self.tables[name] = TableWriter(directory / f"{name}{suffix}", columns, fmt, digits,
+            self.tables[name] = TableWriter(directory / f"{name}{suffix}", columns, fmt,
                                             chunk_rows)
         if population_columns:
             self.tables["population"] = TableWriter(directory / f"population{suffix}",
-                                                    population_columns, fmt, digits, chunk_rows)
+                                                    population_columns, fmt, chunk_rows)
 
     def add(self, table: str, row: tuple) -> None:
         self.tables[table].append(row)

@@ -67,8 +67,10 @@ def seats_to_add(keep: Subscription, other: Subscription) -> int:
 
 
 def _consolidate(model: Any, tenant: Tenant, keep: Subscription, row: Any) -> None:
-    """R-ELIG-05: move all users to one subscription and cancel the unused one."""
-    plans = model.catalog.plans
+    """R-ELIG-05: move all users to one subscription and cancel the unused one (billed in
+    the tenant's currency, issue 12)."""
+    money = model.money(tenant.currency)  # the tenant's price list and minor unit
+    plans = money.plans
     product = plans[keep.plan].product
     day = model.today()
     billing = model.scenario.billing
@@ -78,14 +80,14 @@ def _consolidate(model: Any, tenant: Tenant, keep: Subscription, row: Any) -> No
         model.renew(keep, day)
         if needed:
             model.book(tenant, row, add_seats_outcome(keep, plans[keep.plan], day, needed,
-                                                      model.digits, model.policy), day)
+                                                      money.digits, model.policy), day)
             keep.licenses += needed
             model.seats_added(tenant, day)  # a seat addition may start a credit check
         keep.assigned += other.assigned
         other.assigned = 0
         model.renew(other, day)
         plan = plans[other.plan]
-        outcome = cancel_outcome(other, plan, day, tenant.billing_account, model.digits,
+        outcome = cancel_outcome(other, plan, day, tenant.billing_account, money.digits,
                                  model.policy, billing.mca_window_days,
                                  billing.mca_full_refund_days, billing.mosa_cancel_limit)
         for hook in model.hooks.on_cancel_billed:

@@ -11,7 +11,9 @@
   capacity-limited ``workers`` resource with the subscription locked (R-AUTO-03),
   billing switched on the completion day (R-BILL-01).
 
-Every draw comes from the tenant's own streams (``extras.streams``).
+Every draw comes from the tenant's own streams (``extras.streams``). Plans are those of
+the tenant's price list (:meth:`sim.fleet.ledger.Ledger.money`), so every line is billed
+in the tenant's currency with its minor unit (issue 12, P-MONEY-02).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from ..rules.catalog import Plan
 from ..rules.domain import Subscription, Tenant
 from ..rules.eligibility import ChangeContext, check
 from ..rules.flows import complete_automatic
-from .engine import draw
 from .population import DIRECTIONS, TenantExtras
 from .remediation import REMEDIATIONS_BY_CODE
 from .rows import AttemptRow, ChangeRow
@@ -47,7 +48,7 @@ class ChangeRequests:
                  direction: int):
         env = self.env
         subscription = tenant.subscriptions[0]
-        plans = self.catalog.plans
+        plans = self.money(tenant.currency).plans  # priced in the tenant's currency
         current = plans[subscription.plan]
         target = plans[self.population.plan_ids[target_code]]
         streams = extras.streams
@@ -56,13 +57,13 @@ class ChangeRequests:
         row = ChangeRow(
             request_id, tenant.tenant_id, tenant.billing_account, current.sector,
             tenant.country, tenant.payment_method, subscription.subscription_id, current.id,
-            target.id, DIRECTIONS[direction], requested_at=env.now,
+            target.id, DIRECTIONS[direction], tenant.currency, requested_at=env.now,
             requested_day=self.iso[self.today()], licenses_before=subscription.licenses,
             wire_international=extras.wire_international)
         self.active[request_id] = row
         if self.tracing:
             self.trace(request_id, "requested", f"{current.id}->{target.id}")
-        yield env.timeout(draw(streams.admin, self.scenario.admin.response))
+        yield env.timeout(self.scenario.admin.response.draw(streams.admin))
         split_users = streams.decisions.random() < self.scenario.demand.split_users_share
         decision = "manual" if split_users else None
         seen: list[str] = []
@@ -115,7 +116,7 @@ class ChangeRequests:
             self._attempt_row(row, codes, admin.after_max_attempts, 0.0)
             return admin.after_max_attempts
         factor = admin.backoff_factor ** (row.attempts - 1)
-        delay = max(draw(streams.admin, admin.blockers[code].delay) for code in codes) * factor
+        delay = max(admin.blockers[code].delay.draw(streams.admin) for code in codes) * factor
         action = "remediate" if "remediate" in actions else "wait"
         self._attempt_row(row, codes, action, delay)
         if self.tracing:
@@ -174,8 +175,8 @@ class ChangeRequests:
         schedule, licenses, term, frequency = self._options(tenant, extras, subscription)
         if tenant.billing_account != "MCA":
             # R-AUTO-01: place the order; it finalises within a few minutes.
-            yield env.timeout(draw(extras.streams.durations,
-                                   self.scenario.capacity.mosa_finalisation))
+            yield env.timeout(self.scenario.capacity.mosa_finalisation.draw(
+                extras.streams.durations))
         row.schedule = schedule
         day = self.today()
         self.renew(subscription, day)
@@ -183,7 +184,8 @@ class ChangeRequests:
         if schedule == "renewal":
             # P-CHG-04: billed at renewal; the switch itself runs on the renewal day.
             outcome = change_outcome(subscription, current, target, day, licenses, term,
-                                     frequency, schedule, tenant.billing_account, self.digits,
+                                     frequency, schedule, tenant.billing_account,
+                                     self.money(tenant.currency).digits,
                                      self.policy)
             start_at = self.clock.minutes(outcome.effective)
             if start_at >= self.horizon:
@@ -199,7 +201,8 @@ class ChangeRequests:
             # R-BILL-01: billing switches on the day the change completes.
             self.renew(subscription, day)
             outcome = change_outcome(subscription, current, target, day, licenses, term,
-                                     frequency, schedule, tenant.billing_account, self.digits,
+                                     frequency, schedule, tenant.billing_account,
+                                     self.money(tenant.currency).digits,
                                      self.policy)
         for hook in self.hooks.on_change_billed:
             hook(row.request_id, day, tenant, subscription, current, target, licenses, term,
@@ -223,7 +226,7 @@ class ChangeRequests:
         yield claim
         row.started_at = env.now
         self.capacity_row()
-        switch = draw(extras.streams.durations, self.scenario.capacity.switch)
+        switch = self.scenario.capacity.switch.draw(extras.streams.durations)
         yield env.timeout(switch)  # R-AUTO-04: users keep service meanwhile
         self.workers.release(claim)
         self.capacity_row()

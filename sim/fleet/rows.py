@@ -3,7 +3,8 @@
 Each table's columns are the fields of its row class, in order; the record schemas
 (:data:`sim.fleet.records.SCHEMAS`) are derived from these classes, so a column is
 named and typed in one place and a row is never matched to its schema by position.
-Money fields end in ``_minor`` (integer minor units, P-MONEY-01); prices are exact
+Money fields end in ``_minor`` (integer minor units, P-MONEY-01) of the row's ``currency``
+(issue 12: a run bills each tenant in its own currency); prices are exact
 :class:`sim.rules.money.Price` values. Rows of the hot tables are NamedTuples (a tuple
 for the recorder, built by field name); the change row is a slotted dataclass filled in
 as its request goes.
@@ -37,6 +38,7 @@ class ChangeRow:
     current_plan: str
     target_plan: str
     direction: str
+    currency: str = ""  # ISO 4217: the tenant's, the currency of the *_minor columns
     path: str = ""
     outcome: str = "pending"
     schedule: str = ""

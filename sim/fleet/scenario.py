@@ -22,10 +22,13 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from .distributions import MINUTES_MAX, Duration, Lognormal, distribution_to_dict
 from .remediation import BLOCKER_ACTIONS
 
 __all__ = [
     "BLOCKER_ACTIONS",
+    "Duration",
+    "Lognormal",
     "Scenario",
     "ScenarioError",
     "load_scenario",
@@ -76,7 +79,6 @@ def _copy(value: Any) -> Any:
 
 
 # Ranges shared by many parameters (each one is documented in docs/parameters.md).
-MINUTES_MAX = 525_600.0  # a duration is at most a year of minutes
 WEIGHT_MAX = 1e6  # a relative weight; the table is normalised by its (positive) sum
 FACTOR_MAX = 100.0  # a demand multiplier: 100 x the ordinary rate on the days it covers
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # as cases (CASES.md)
@@ -90,20 +92,14 @@ def _w(default: Any, doc: str = "") -> Any:
 
 
 # ------------------------------------------------------------------------ distributions
-
-
-@dataclass(frozen=True, slots=True)
-class Lognormal:
-    """A positive duration: lognormal with this median and shape, optionally capped."""
-
-    median: float = P(10.0, lo=0.0, hi=MINUTES_MAX, doc="median; 0 = always zero")
-    sigma: float = P(0.8, lo=0.0, hi=5.0, doc="shape (sd of the log)")
-    cap: float = P(0.0, lo=0.0, hi=MINUTES_MAX, doc="upper bound; 0 = none")
+# A duration parameter is a Duration (sim.fleet.distributions): a TOML table naming its
+# distribution, lognormal when it names none (issue 10, part 1).
 
 
 def _lognormal(median: float, sigma: float, cap: float = 0.0, source: str = "model",
                doc: str = "") -> Any:
-    return P(Lognormal(median, sigma, cap), source=source, doc=doc)
+    """A duration parameter, lognormal by default: every number in 0 .. MINUTES_MAX."""
+    return P(Lognormal(median, sigma, cap), lo=0.0, hi=MINUTES_MAX, source=source, doc=doc)
 
 
 # ---------------------------------------------------------------------------- sections
@@ -123,7 +119,9 @@ class Run:
     start: date = P(date(2026, 1, 1), lo=FIRST_DAY, hi=LAST_DAY,
                     doc="first simulated UTC day; start + horizon ends by 2999-12-31")
     horizon_days: int = P(365, lo=1, hi=3660, doc="simulated days (up to ten years)")
-    currency: str = P("USD", lo=3, hi=3, doc="ISO 4217 currency of the fleet (P-MONEY-02)")
+    currency: str = P("local", lo=3, hi=5,
+                      doc="'local': each tenant billed in its country's currency (issue 12); "
+                          "or one ISO 4217 code with a catalog price list (P-MONEY-02)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +130,9 @@ class Blockers:
 
     over_assigned: float = P(0.03, 0, 1, doc="R-ELIG-01: users > licenses")
     not_provisioned: float = P(0.01, 0, 1, doc="R-ELIG-02: incomplete provisioning")
-    provisioning_minutes: Lognormal = _lognormal(240.0, 0.8, doc="R-ELIG-02 time to heal")
+    provisioning_minutes: Duration = _lognormal(
+        240.0, 0.8, doc="R-ELIG-02 time to heal; lognormal only (drawn for the whole "
+                        "population at once)")
     credit_check_pending: float = P(0.01, 0, 1, doc="R-ELIG-03: pending at the start")
     not_eligible: float = P(0.01, 0, 1, doc="R-ELIG-04")
     duplicate_product: float = P(0.02, 0, 1, doc="R-ELIG-05: a second subscription")
@@ -181,9 +181,10 @@ class Population:
                                    doc="which add-on (R-ELIG-08)")
     customising_tenants: float = P(0.3, 0, 1, doc="tenants with per-user disabled services")
     customised_user_share: float = P(0.2, 0, 1, doc="their users with a disabled service")
-    data_gb_per_user: Lognormal = _lognormal(8.0, 1.0, 0.0, doc="GB, not minutes")
+    data_gb_per_user: Duration = _lognormal(8.0, 1.0, 0.0, doc="GB, not minutes; lognormal "
+                                                               "only (drawn for the population)")
     unpaid_balance_median: float = P(400.0, lo=0.0, hi=1_000_000.0,
-                                     doc="major units of run.currency")
+                                     doc="major units of the base currency (R-ELIG-09)")
     blockers: Blockers = P(Blockers())
 
 
@@ -229,7 +230,7 @@ class Behaviour:
     wait: float = P(0.0, 0, 1, doc="wait, then retry")
     manual: float = P(0.0, 0, 1, doc="change manually instead (R-MAN-01..07)")
     give_up: float = P(0.0, 0, 1, doc="abandon the change")
-    delay: Lognormal = _lognormal(120.0, 1.0, 0.0, doc="time before acting")
+    delay: Duration = _lognormal(120.0, 1.0, 0.0, doc="time before acting")
 
 
 def _behaviours() -> dict[str, Behaviour]:
@@ -252,7 +253,7 @@ def _behaviours() -> dict[str, Behaviour]:
 
 @dataclass(frozen=True, slots=True)
 class Admin:
-    response: Lognormal = _lognormal(30.0, 1.0, 0.0)
+    response: Duration = _lognormal(30.0, 1.0, 0.0, doc="request to the first eligibility check")
     backoff_factor: float = P(2.0, lo=1.0, hi=10.0,
                               doc="each retry waits this much longer; "
                                   "backoff_factor ** (max_attempts - 1) <= 1e6")
@@ -265,7 +266,7 @@ class Admin:
 @dataclass(frozen=True, slots=True)
 class Incident:
     rate_per_year: float = P(8.0, lo=0.0, hi=10_000.0, doc="incidents per service-year")
-    duration: Lognormal = _lognormal(180.0, 0.8, 0.0)
+    duration: Duration = _lognormal(180.0, 0.8, 0.0, doc="how long an incident lasts")
 
 
 def _incidents() -> dict[str, Incident]:
@@ -287,8 +288,10 @@ class CreditChecks:
 @dataclass(frozen=True, slots=True)
 class Capacity:
     workers: int = P(4, lo=1, hi=100_000, doc="parallel change workers")
-    switch: Lognormal = P(Lognormal(10.0, 0.8, 60.0), source="doc")
-    mosa_finalisation: Lognormal = P(Lognormal(3.0, 0.5, 30.0), source="doc")
+    switch: Duration = _lognormal(10.0, 0.8, 60.0, source="doc",
+                                  doc="service time of one switch (R-AUTO-03)")
+    mosa_finalisation: Duration = _lognormal(3.0, 0.5, 30.0, source="doc",
+                                             doc="R-AUTO-01 finalisation")
     sla_minutes: float = P(60.0, lo=1.0, hi=MINUTES_MAX, source="doc",
                            doc="order placed to completion")
 
@@ -296,17 +299,17 @@ class Capacity:
 @dataclass(frozen=True, slots=True)
 class Manual:
     wrong_domain: float = P(0.05, 0, 1, doc="R-MAN-03 purchase for another domain")
-    wrong_domain_fix: Lognormal = _lognormal(1440.0, 0.8)
+    wrong_domain_fix: Duration = _lognormal(1440.0, 0.8, doc="R-MAN-03 buying again")
     inactive_new_subscription: float = P(0.15, 0, 1, doc="R-MAN-04")
-    activation: Lognormal = _lognormal(60.0, 0.8)
+    activation: Duration = _lognormal(60.0, 0.8, doc="R-MAN-04 activating it")
     too_few_licenses: float = P(0.1, 0, 1, doc="R-MAN-05")
-    buy_more: Lognormal = _lognormal(60.0, 0.8)
+    buy_more: Duration = _lognormal(60.0, 0.8, doc="R-MAN-05 buying the missing licenses")
     backup_before_downgrade: float = P(0.7, 0, 1, doc="R-MAN-02")
     backup_minutes_per_user: float = P(15.0, lo=0.0, hi=1440.0, doc="R-MAN-02 per user")
-    buy: Lognormal = _lognormal(30.0, 0.8)
+    buy: Duration = _lognormal(30.0, 0.8, doc="R-MAN-01 step 1, buying the new plan")
     move_minutes_per_user: float = P(2.0, lo=0.0, hi=1440.0, doc="R-MAN-06 per user")
-    cancel_delay: Lognormal = P(Lognormal(2880.0, 1.5, 0.0),
-                                doc="time from moving users to step 4 (R-MAN-06)")
+    cancel_delay: Duration = _lognormal(2880.0, 1.5, 0.0,
+                                        doc="time from moving users to step 4 (R-MAN-06)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +361,10 @@ def scenario_from_dict(raw: Mapping[str, Any]) -> Scenario:
 
 
 def scenario_to_dict(value: Any) -> Any:
-    """A plain, TOML/JSON-friendly form of a scenario (dates as ISO strings)."""
+    """A plain, TOML/JSON-friendly form of a scenario (dates as ISO strings; a lognormal
+    duration without ``dist``, an empirical one with its values inline)."""
+    if isinstance(value, Duration):
+        return distribution_to_dict(value)  # type: ignore[arg-type]
     if dataclasses.is_dataclass(value):
         return {f.name: scenario_to_dict(getattr(value, f.name))
                 for f in dataclasses.fields(value)}

@@ -7,7 +7,11 @@ table or list of tables). Then each section's cross-field rules apply: weight ta
 non-empty with a positive sum, the seven weekday and 24 hour weights are not all zero,
 the behaviours of a blocker sum to 1 and use only the resolutions RULES.md section 3
 allows (R-ELIG-01..10), the refund window nests in the MCA cancel window (P-CHG-05,
-R-MAN-07), and the run and its campaigns lie within the years 1900..2999. A failure is a
+R-MAN-07), and the run and its campaigns lie within the years 1900..2999. A duration
+parameter is parsed by :func:`sim.fleet.distributions.parse_distribution` (an empirical
+CSV is read relative to the scenario file's folder, :data:`BASE_DIR`); the two drawn for
+the whole population at once stay lognormal. ``run.currency`` is ``"local"`` or a
+currency the catalog has a price list for (issue 12). A failure is a
 :class:`ScenarioError` whose message is ``key.path: reason``.
 """
 
@@ -17,15 +21,19 @@ import dataclasses
 import math
 import typing
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from .distributions import NAMES, DistributionError, Duration, Lognormal, parse_distribution
 from .scenario import (
     BLOCKER_ACTIONS,
     LAST_DAY,
     Admin,
     Behaviour,
     Billing,
+    Blockers,
     Demand,
     FrozenDict,
     Population,
@@ -35,9 +43,12 @@ from .scenario import (
     scenario_to_dict,
 )
 
-__all__ = ["build"]
+__all__ = ["BASE_DIR", "LOCAL", "build"]
 
 RETRY_GROWTH_MAX = 1e6  # backoff_factor ** (max_attempts - 1)
+LOCAL = "local"  # run.currency: each tenant billed in its country's currency
+# The folder empirical CSV files are read from (the scenario file's; None: the cwd).
+BASE_DIR: ContextVar[Path | None] = ContextVar("BASE_DIR", default=None)
 
 
 def _fail(path: str, message: str) -> typing.NoReturn:
@@ -51,6 +62,13 @@ def _describe(value: Any) -> str:
 
 def _convert(kind: Any, value: Any, path: str, meta: Mapping[str, Any]) -> Any:
     origin = typing.get_origin(kind)
+    if kind is Duration:
+        if isinstance(value, Duration):
+            return value
+        try:
+            return parse_distribution(value, path, BASE_DIR.get())
+        except DistributionError as error:
+            raise ScenarioError(str(error)) from None
     if dataclasses.is_dataclass(kind):
         if not isinstance(value, Mapping):
             _fail(path, f"expected a table, got {type(value).__name__}")
@@ -152,7 +170,12 @@ def build(cls: type, raw: Mapping[str, Any], path: str) -> Any:
 
 
 def _merge(kind: Any, default: Any, value: Any) -> Any:
-    """A partial table overrides only the keys it names (also in a table of tables)."""
+    """A partial table overrides only the keys it names (also in a table of tables); a
+    duration naming another distribution than its default replaces it whole."""
+    if isinstance(default, Duration) and isinstance(value, Mapping):
+        if value.get("dist", "lognormal") != NAMES[type(default)]:
+            return value
+        return {**scenario_to_dict(default), **value}
     if dataclasses.is_dataclass(default) and isinstance(value, Mapping):
         return {**scenario_to_dict(default), **value}
     if (typing.get_origin(kind) is dict and isinstance(default, dict)
@@ -213,6 +236,7 @@ def _check_population(population: Population, prefix: str) -> None:
     _weights(population.triennial_term_billing, prefix + "triennial_term_billing",
              ("monthly", "annual", "triennial"))
     _weights(population.add_ons, prefix + "add_ons", catalog.add_ons)
+    _lognormal_only(population.data_gb_per_user, prefix + "data_gb_per_user")
 
 
 def _check_demand(demand: Demand, prefix: str) -> None:
@@ -276,15 +300,32 @@ def _check_billing(billing: Billing, prefix: str) -> None:
 
 
 def _check_run(run: Run, prefix: str) -> None:
+    from ..rules.catalog import builtin_catalog
     from ..rules.money import minor_unit
 
-    try:
-        minor_unit(run.currency)
-    except ValueError as error:
-        _fail(prefix + "currency", str(error))
+    if run.currency != LOCAL:
+        try:
+            minor_unit(run.currency)
+        except ValueError as error:
+            _fail(prefix + "currency", str(error))
+        currencies = builtin_catalog().currencies
+        if run.currency not in currencies:
+            _fail(prefix + "currency", f"no {run.currency} price list in the catalog "
+                  f"({LOCAL!r} or one of {', '.join(currencies)})")
     last = run.start + timedelta(days=run.horizon_days - 1)
     if last > LAST_DAY:
         _fail(prefix + "horizon_days", f"the run would end on {last}, after {LAST_DAY}")
+
+
+def _lognormal_only(spec: Duration, path: str) -> None:
+    """The population's vectorised draws take only a lognormal (its median, sigma, cap)."""
+    if not isinstance(spec, Lognormal):
+        _fail(path + ".dist", f"only lognormal here, got {NAMES[type(spec)]!r} (drawn for "
+              "the whole population at once)")
+
+
+def _check_blockers(blockers: Blockers, prefix: str) -> None:
+    _lognormal_only(blockers.provisioning_minutes, prefix + "provisioning_minutes")
 
 
 def _check_scenario(scenario: Scenario, prefix: str) -> None:
@@ -302,6 +343,7 @@ def _check_scenario(scenario: Scenario, prefix: str) -> None:
 
 CHECKS: dict[type, Callable[[Any, str], None]] = {
     Population: _check_population,
+    Blockers: _check_blockers,
     Demand: _check_demand,
     Behaviour: _check_behaviour,
     Admin: _check_admin,

@@ -3,7 +3,8 @@
 A scenario file is UTF-8 TOML (a byte-order mark is accepted); anything else, a missing or
 unreadable file, a directory, TOML nested too deeply or an integer of over 4300 digits is
 a :class:`~sim.fleet.scenario.ScenarioError` naming the file. An override is
-``key.path=value`` with the value in TOML syntax (a bare word is a string).
+``key.path=value`` with the value in TOML syntax (a bare word is a string). An empirical
+duration's CSV file is read relative to the scenario file's folder.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .scenario import Scenario, ScenarioError, scenario_from_dict
+from .scenario_checks import BASE_DIR
 
 __all__ = ["apply_overrides", "read_scenario"]
 
@@ -89,8 +91,12 @@ def read_scenario(path: str | Path | Traversable, overrides: Iterable[str] = ())
     meta = raw.setdefault("meta", {})
     if isinstance(meta, dict):
         meta.setdefault("name", Path(path.name).stem)
+    base_dir = path.parent if isinstance(path, Path) else None  # empirical CSV files
+    token = BASE_DIR.set(base_dir)
     try:
         apply_overrides(raw, overrides)
         return scenario_from_dict(raw)
     except ScenarioError as error:
         raise ScenarioError(f"{path}: {error}") from None
+    finally:
+        BASE_DIR.reset(token)

@@ -116,15 +116,17 @@ class CaseExporter:
 
     `sink(case, verdict)` writes them (:class:`JsonLinesSink`, or a spool for a second
     selection pass); None only counts. Nothing but counters, rule coverage and a few
-    mismatch notes is kept between events.
+    mismatch notes is kept between events. A case is in its tenant's currency (issue 12:
+    ``Tenant.currency``), with the plans it needs priced in that currency embedded in
+    its ``catalog`` when they differ from the built-in (base) list.
     """
 
     def __init__(self, sink: Callable[[dict[str, Any], dict[str, Any]], None] | None,
                  currency: str = "USD", rounding: str = "line-half-up",
                  catalog: Catalog | None = None) -> None:
         self.sink = sink
-        self.currency = currency
-        self.digits = minor_unit(currency)
+        self.currency = currency  # kept for callers: each case takes its tenant's currency
+        self._digits: dict[str, int] = {}  # currency -> minor unit (P-MONEY-02)
         self.rounding = rounding
         self.builtin = builtin_catalog()
         self.catalog = catalog
@@ -188,13 +190,17 @@ class CaseExporter:
               plans: tuple[Plan, ...], outcome: BillingOutcome | None,
               in_progress: str | None = None) -> None:
         self.sequence += 1
-        tenant_json = tenant_to_json(tenant, self.digits)
+        currency = tenant.currency  # issue 12: billed in its country's currency
+        digits = self._digits.get(currency)
+        if digits is None:
+            digits = self._digits[currency] = minor_unit(currency)
+        tenant_json = tenant_to_json(tenant, digits)
         if in_progress is not None:  # the change being billed is not "another" change
             for subscription in tenant_json["subscriptions"]:
                 if subscription["subscription_id"] == in_progress:
                     subscription["change_in_progress"] = False
         case: dict[str, Any] = {"format": 1, "case_id": f"{request_id}#{self.sequence}",
-                                "currency": self.currency, "rounding": self.rounding}
+                                "currency": currency, "rounding": self.rounding}
         extra = self._catalog_plans(tenant, plans)
         if extra:
             case["catalog"] = {"plans": extra}
@@ -207,20 +213,20 @@ class CaseExporter:
                 self.rejections.append(f"{case['case_id']}: {verdict['error']}")
             return
         if outcome is not None:
-            self._compare_outcome(case["case_id"], verdict, outcome)
+            self._compare_outcome(case["case_id"], verdict, outcome, digits)
         self.exported += 1
         self.coverage.add(case, verdict)
         if self.sink is not None:
             self.sink(case, verdict)
 
     def _compare_outcome(self, case_id: str, verdict: dict[str, Any],
-                         outcome: BillingOutcome) -> None:
+                         outcome: BillingOutcome, digits: int) -> None:
         """The fleet's own ledger lines must be the verdict's (export never drifts)."""
         fleet = [(line.type, line.plan, line.start.isoformat(), line.end.isoformat(),
-                  format_minor(line.amount, self.digits)) for line in outcome.lines]
+                  format_minor(line.amount, digits)) for line in outcome.lines]
         model = [(line["type"], line["plan"], line["start"], line["end"], line["amount"])
                  for line in verdict["lines"]]
-        overlap = format_minor(outcome.overlap_cost, self.digits)
+        overlap = format_minor(outcome.overlap_cost, digits)
         if fleet != model or overlap != verdict["overlap_cost"]:
             if len(self.mismatches) < MAX_MISMATCHES:
                 self.mismatches.append(f"{case_id}: fleet {fleet} overlap {overlap}, "
@@ -354,7 +360,7 @@ def _simulate(scenario: Any, catalog: Catalog | None, exporter: CaseExporter) ->
     from ..fleet.records import NullRecorder
 
     catalog = catalog or builtin_catalog()
-    digits = minor_unit(scenario.run.currency)
+    digits = minor_unit(runner.base_currency(scenario, catalog))
     population = generate_population(scenario, catalog, digits)
     FleetModel(scenario, catalog, population, NullRecorder(), digits, False,
                [exporter]).run(None)

@@ -20,7 +20,7 @@ __all__ = ["RunError", "RunRecords", "load_run"]
 # Only the columns the statistics use are read, so memory follows what is needed.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "changes": (
-        "request_id", "tenant_id", "billing_account", "sector", "payment_method",
+        "request_id", "tenant_id", "billing_account", "sector", "payment_method", "currency",
         "current_plan", "target_plan", "direction", "path", "outcome", "schedule",
         "alignment", "attempts", "blockers_met", "requested_at", "order_at", "started_at",
         "completed_at", "queue_wait_min", "switch_min", "lead_time_min", "sla_breach",
@@ -33,7 +33,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                  "n_blockers", "action", "delay_min"),
     "ledger": ("request_id", "tenant_id", "billing_account", "payment_method", "plan",
                "type", "rule", "billing_days", "cycle_days", "quantity", "amount_minor",
-               "policy", "changed_on", "invoice_date", "cash_date", "late_credit",
+               "currency", "policy", "changed_on", "invoice_date", "cash_date", "late_credit",
                "unit_price", "months"),
     "capacity": ("at", "queue_length", "busy_workers"),
     "violations": ("request_id", "rule", "at", "detail"),

@@ -62,9 +62,10 @@ class Tenant:
     billing_account: str
     payment_method: str
     subscriptions: list[Subscription]
-    unpaid_balance: int = 0  # minor units
+    unpaid_balance: int = 0  # minor units of `currency`
     credit_check_pending: bool = False
     open_incidents: frozenset[str] = frozenset()
+    currency: str = "USD"  # ISO 4217: the tenant is billed in it (issue 12, P-MONEY-02)
 
     def subscription(self, subscription_id: str) -> Subscription:
         for subscription in self.subscriptions:
