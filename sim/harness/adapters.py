@@ -38,6 +38,7 @@ __all__ = [
     "HttpAdapter",
     "SutError",
     "SutGaveUp",
+    "encode_case",
     "open_adapter",
     "read_verdict",
 ]
@@ -64,6 +65,17 @@ class SutGaveUp(RuntimeError):
     """The SUT failed :data:`MAX_RESTARTS` times in a row; the check stops (exit 1)."""
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...)
+
+
+def encode_case(case: Any) -> bytes:
+    """One case as the compact JSON line a ``cmd:`` SUT reads (newline included).
+
+    Raises TypeError or ValueError when `case` is not JSON-serialisable.
+    """
+    return _ENCODE(case).encode() + b"\n"
+
+
 def read_verdict(text: str | bytes, case_id: Any) -> dict[str, Any] | SutError:
     """One answer checked for shape: a JSON object for this `case_id`, or a SutError."""
     try:
@@ -82,6 +94,9 @@ class Adapter:
     """Base class: answer cases in order; :meth:`ask` answers one case."""
 
     name = "adapter"
+    # True when stream() also takes ``(key, case, line)`` items, `line` being
+    # :func:`encode_case` of `case` (sent as is, not encoded again).
+    takes_lines = False
 
     def stream(self, items: Iterable[tuple[Any, dict[str, Any]]]
                ) -> Iterator[tuple[Any, dict[str, Any], dict[str, Any] | SutError]]:
@@ -166,8 +181,8 @@ class _Process:
             except (OSError, ValueError):
                 break
 
-    def send(self, case: dict[str, Any]) -> None:
-        self.outbox.put(json.dumps(case, separators=(",", ":")).encode() + b"\n")
+    def send(self, case: dict[str, Any], line: bytes | None = None) -> None:
+        self.outbox.put(line if line is not None else encode_case(case))
 
     def exit_reason(self) -> str:
         try:
@@ -195,6 +210,8 @@ class _Process:
 
 class CommandAdapter(Adapter):
     """``cmd:COMMAND``: a long-lived JSON Lines subprocess, pipelined, restarted on failure."""
+
+    takes_lines = True
 
     def __init__(self, command: str, timeout: float = DEFAULT_TIMEOUT,
                  stderr_path: Path | None = None, depth: int = PIPELINE_DEPTH) -> None:
@@ -231,17 +248,16 @@ class CommandAdapter(Adapter):
                             f"without a good answer (last: {last.reason}); giving up")
         return self._start()
 
-    def stream(self, items: Iterable[tuple[Any, dict[str, Any]]]
+    def stream(self, items: Iterable[tuple[Any, ...]]
                ) -> Iterator[tuple[Any, dict[str, Any], dict[str, Any] | SutError]]:
-        pending: deque[tuple[Any, dict[str, Any]]] = deque()
+        pending: deque[tuple[Any, ...]] = deque()
         try:
             yield from self._answers(iter(items), pending)
         finally:
             if pending:  # left early with answers still owed: the next stream starts afresh
                 self.close()
 
-    def _answers(self, source: Iterator[tuple[Any, dict[str, Any]]],
-                 pending: deque[tuple[Any, dict[str, Any]]]
+    def _answers(self, source: Iterator[tuple[Any, ...]], pending: deque[tuple[Any, ...]]
                  ) -> Iterator[tuple[Any, dict[str, Any], dict[str, Any] | SutError]]:
         exhausted = False
         since = time.monotonic()  # the head case's clock starts at the last answer
@@ -253,10 +269,10 @@ class CommandAdapter(Adapter):
                     exhausted = True
                     break
                 pending.append(item)
-                process.send(item[1])  # type: ignore[union-attr]
+                process.send(*item[1:3])  # type: ignore[union-attr]
             if not pending:
                 return
-            key, case = pending[0]
+            key, case = pending[0][:2]
             line = process.next_line(  # type: ignore[union-attr]
                 max(0.0, since + self.timeout - time.monotonic()))
             if line is None or line is _EOF:
@@ -266,8 +282,8 @@ class CommandAdapter(Adapter):
                 failure = self._fail(reason)
                 yield key, case, failure
                 process = self._restart(failure)
-                for _, waiting in pending:  # the new process gets the cases still owed
-                    process.send(waiting)
+                for waiting in pending:  # the new process gets the cases still owed
+                    process.send(*waiting[1:3])
                 since = time.monotonic()
                 continue
             pending.popleft()
@@ -303,7 +319,7 @@ class FileAdapter(Adapter):
                     continue
                 try:
                     value = json.loads(line)
-                except (ValueError, UnicodeDecodeError):
+                except (ValueError, UnicodeDecodeError, RecursionError):  # nesting too deep
                     self.unreadable.append(f"{path}:{number}: not a JSON verdict")
                     continue
                 case_id = value.get("case_id") if isinstance(value, dict) else None

@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .adapters import Adapter, SutError, SutGaveUp
-from .cases import CaseError, evaluate_json
+from .adapters import Adapter, SutError, SutGaveUp, encode_case
+from .case_types import decode_case
+from .cases import Case, CaseError, evaluate, evaluate_json, verdict_to_json
 from .compare import CLASSES, COMPARED_FIELDS, MalformedVerdict, compare
 from .coverage import exercised
 from .outputs import OutputError, atomic_text, prepare_out_dir, write_junit, write_report
@@ -61,18 +62,42 @@ class CheckResult(NamedTuple):
         return 1 if (self.disagreements or self.sut_errors or self.stopped) else 0
 
 
-def _items(cases: Iterable[Any], invalid: list[dict[str, Any]]
-           ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """(model verdict, case) for every valid case; invalid ones are noted and skipped."""
+def _model(raw: Any, line: bytes | None) -> dict[str, Any]:
+    """The model's verdict on one case, as :func:`evaluate_json` gives it.
+
+    `line` is the case as one JSON line (what a ``cmd:`` SUT is sent): the typed decoder
+    (:mod:`sim.harness.case_types`) reads it when it vouches for it, and anything it
+    does not vouch for takes the strict road, so verdicts and error records are the same.
+    """
+    fields = decode_case(line) if line is not None else None
+    if fields is not None:
+        try:
+            return verdict_to_json(evaluate(Case(*fields)))
+        except CaseError:
+            pass
+    return evaluate_json(raw)
+
+
+def _items(cases: Iterable[Any], invalid: list[dict[str, Any]], with_lines: bool = False
+           ) -> Iterator[tuple[Any, ...]]:
+    """(model verdict, case) for every valid case; invalid ones are noted and skipped.
+
+    Each case is encoded once; `with_lines` adds that line to the item, for an adapter
+    that sends it as is (:attr:`Adapter.takes_lines`).
+    """
     for raw in cases:
         if isinstance(raw, CaseError):
             invalid.append({"case_id": None, "error": str(raw)})
             continue
-        model = evaluate_json(raw)
+        try:
+            line = encode_case(raw)
+        except (TypeError, ValueError):
+            line = None
+        model = _model(raw, line)
         if "error" in model:
             invalid.append(model)
             continue
-        yield model, raw
+        yield (model, raw, line) if with_lines and line is not None else (model, raw)
 
 
 def _record(model: dict[str, Any], case: dict[str, Any], answer: dict[str, Any] | SutError,
@@ -163,7 +188,8 @@ def run_check(cases: Iterable[Any], adapter: Adapter, out_dir: Path,
     with temporary.open("w", encoding="utf-8") as out, \
             (junit_cases.open("w", encoding="utf-8") if junit_cases else _Null()) as junit:
         try:
-            for model, case, answer in adapter.stream(_items(cases, invalid)):
+            items = _items(cases, invalid, adapter.takes_lines)
+            for model, case, answer in adapter.stream(items):
                 record = _record(model, case, answer, options.fields)
                 tally.add(case, record, options.replay)
                 if record is not None:

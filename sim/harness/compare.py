@@ -182,6 +182,57 @@ def _compare_lines(found: _Collector, model: Any, sut: Any) -> bool:
     return agrees
 
 
+_AGREED = Comparison((), ())
+_PRESENT: dict[frozenset[str], tuple[str, ...]] = {}  # compared fields, in COMPARED_FIELDS order
+
+
+def _present(fields: Iterable[str]) -> tuple[str, ...]:
+    wanted = fields if isinstance(fields, frozenset) else frozenset(fields)
+    present = _PRESENT.get(wanted)
+    if present is None:
+        present = _PRESENT[wanted] = tuple(f for f in COMPARED_FIELDS if f in wanted)
+    return present
+
+
+def _same_line(model: Mapping[str, Any], sut: Any) -> bool:
+    """The SUT's line has the model's key, counts (ints, not booleans) and amount text."""
+    if type(sut) is not dict:
+        return False
+    for key in LINE_KEY:
+        if sut.get(key) != model.get(key):
+            return False
+    for key in LINE_COUNTS:
+        value = sut.get(key)
+        if value != model.get(key) or value is True or value is False:
+            return False
+    return sut.get("amount") == model.get("amount")
+
+
+def _identical(model: Mapping[str, Any], sut: dict[str, Any], present: tuple[str, ...]
+               ) -> bool:
+    """A sufficient condition for agreement, cheap enough to try first on every verdict:
+    every compared field present and equal as JSON values (amounts as the same text,
+    lines in the model's order, ``automatic_allowed`` the same boolean or null). When it
+    fails, the full comparison decides; when it holds, the full one finds nothing."""
+    for field in present:
+        if field not in sut:
+            return False
+        value = sut[field]
+        if field == "automatic_allowed":
+            if value is not model[field]:
+                return False
+        elif field == "lines":
+            lines = model[field]
+            if type(value) is not list or len(value) != len(lines):
+                return False
+            for model_line, sut_line in zip(lines, value, strict=True):
+                if not _same_line(model_line, sut_line):
+                    return False
+        elif value != model[field] or type(value) is not type(model[field]):
+            return False
+    return True
+
+
 def compare(model: Mapping[str, Any], sut: Any,
             fields: Iterable[str] = COMPARED_FIELDS) -> Comparison:
     """Every disagreement between the model's verdict and the SUT's (HARNESS.md 2).
@@ -190,11 +241,12 @@ def compare(model: Mapping[str, Any], sut: Any,
     """
     if not isinstance(sut, dict):
         raise MalformedVerdict(f"the verdict is not a JSON object but {_kind(sut)}")
+    present = _present(fields)
+    if present and _identical(model, sut, present):
+        return _AGREED  # every compared field is in `sut`, so it is no error report
     if "error" in sut and not any(field in sut for field in COMPARED_FIELDS):
         raise MalformedVerdict(f"the SUT reported an error: {str(sut['error'])[:200]}")
-    wanted = frozenset(fields)
     found = _Collector()
-    present = [field for field in COMPARED_FIELDS if field in wanted]
     for field in present:
         if field not in sut:
             found.add("missing-field", field, model.get(field), None)

@@ -41,6 +41,9 @@ MCA_FULL_REFUND_DAYS = 1  # P-CHG-05: 24 h full refund -> day 0
 MOSA_ONLINE_CANCEL_LIMIT = 25  # P-CHG-06
 
 
+_new_tuple = tuple.__new__  # builds a NamedTuple without its Python-level __new__
+
+
 class Line(NamedTuple):
     """One ledger line: a credit (negative) or charge over an inclusive span."""
 
@@ -75,12 +78,13 @@ def _line(kind: str, subscription_id: str, plan: Plan, price: Price, months: int
           quantity: int, cycle: ChargeCycle, start: date, digits: int,
           policy: RoundingPolicy, rule: str) -> Line:
     """P-CHG-01: the prorated line for ``start..cycle.end`` of `cycle`."""
-    billing_days = (cycle.end - start).days + 1
-    cycle_days = cycle.cycle_days
+    _index, cycle_start, end = cycle
+    billing_days = (end - start).days + 1
+    cycle_days = (end - cycle_start).days + 1  # P-CAL-03, as ChargeCycle.cycle_days
     magnitude = prorate(price, months, quantity, billing_days, cycle_days, digits, policy)
     amount = -magnitude if kind == "credit" else magnitude  # P-RND-04
-    return Line(kind, subscription_id, plan.id, start, cycle.end, billing_days, cycle_days,
-                quantity, amount, rule, price, months)
+    return _new_tuple(Line, (kind, subscription_id, plan.id, start, end, billing_days,
+                             cycle_days, quantity, amount, rule, price, months))
 
 
 def full_charge(price: Price, months: int, quantity: int, digits: int,
@@ -158,7 +162,7 @@ def change_outcome(subscription: Subscription, current: Plan, target: Plan, on: 
         cycle = ChargeCycle(0, renewal, add_months(renewal, new_months) - ONE_DAY)
         charge = _line("charge", new_id, target, target.price(term), new_months, licenses,
                        cycle, renewal, digits, policy, "P-CHG-04")
-        return BillingOutcome(alignment, renewal, (charge,), 0)
+        return _new_tuple(BillingOutcome, (alignment, renewal, (charge,), 0, ()))
 
     old_cycle = charge_cycle(subscription.anchor, old_months, on)
     credit = _line("credit", subscription.subscription_id, current,
@@ -173,7 +177,7 @@ def change_outcome(subscription: Subscription, current: Plan, target: Plan, on: 
         new_cycle = ChargeCycle(0, on, add_months(on, new_months) - ONE_DAY)
         charge = _line("charge", new_id, target, target.price(term), new_months, licenses,
                        new_cycle, on, digits, policy, "P-CHG-03")
-    return BillingOutcome(alignment, on, (credit, charge), 0)
+    return _new_tuple(BillingOutcome, (alignment, on, (credit, charge), 0, ()))
 
 
 # ---------------------------------------------------------------- cancel and reduce
@@ -200,7 +204,7 @@ def cancel_outcome(subscription: Subscription, plan: Plan, on: date, billing_acc
             cost = overlap_cost(subscription, plan, quantity, on, digits, policy)
             notes.append("P-CHG-05: outside the MCA 7-day window: no credit; billed to the "
                          "end of the term (overlap cost)")
-            return BillingOutcome(None, on, (), cost, tuple(notes))
+            return _new_tuple(BillingOutcome, (None, on, (), cost, tuple(notes)))
         if (on - subscription.anchor).days < mca_full_refund_days:
             # Within 24 h: full refund of the cycle's charge (the whole first cycle).
             credit = _line("credit", subscription.subscription_id, plan, price, months,
@@ -209,14 +213,14 @@ def cancel_outcome(subscription: Subscription, plan: Plan, on: date, billing_acc
         else:
             credit = _line("credit", subscription.subscription_id, plan, price, months,
                            quantity, cycle, on, digits, policy, "P-CHG-05")
-        return BillingOutcome(None, on, (credit,), 0, tuple(notes))
+        return _new_tuple(BillingOutcome, (None, on, (credit,), 0, tuple(notes)))
     # MOSA: a credit at any time; online cancellation needs <= 25 licenses.
     if quantity > mosa_cancel_limit:
         notes.append(f"P-CHG-06: {quantity} licenses > {mosa_cancel_limit}: reduce to "
                      f"{mosa_cancel_limit} first (one more admin step, same credit)")
     credit = _line("credit", subscription.subscription_id, plan, price, months, quantity,
                    cycle, on, digits, policy, "P-CHG-06")
-    return BillingOutcome(None, on, (credit,), 0, tuple(notes))
+    return _new_tuple(BillingOutcome, (None, on, (credit,), 0, tuple(notes)))
 
 
 def reduce_outcome(subscription: Subscription, plan: Plan, on: date, new_licenses: int,
@@ -230,11 +234,11 @@ def reduce_outcome(subscription: Subscription, plan: Plan, on: date, new_license
         renewal = add_months(subscription.anchor, TERM_MONTHS[subscription.term])
         note = (f"P-CHG-07: outside the MCA 7-day window: the reduction takes effect at "
                 f"renewal ({renewal.isoformat()}); removed licenses billed until then")
-        return BillingOutcome(None, renewal, (), cost, (note,))
+        return _new_tuple(BillingOutcome, (None, renewal, (), cost, (note,)))
     cycle = charge_cycle(subscription.anchor, months, on)
     credit = _line("credit", subscription.subscription_id, plan, plan.price(subscription.term),
                    months, removed, cycle, on, digits, policy, "P-CHG-07")
-    return BillingOutcome(None, on, (credit,), 0)
+    return _new_tuple(BillingOutcome, (None, on, (credit,), 0, ()))
 
 
 # ------------------------------------------------------------- purchases (manual flow)

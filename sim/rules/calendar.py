@@ -41,11 +41,15 @@ def _days_in_month(year: int, month: int) -> int:
     return _MONTH_DAYS[month - 1]
 
 
+@lru_cache(maxsize=1 << 15)
 def add_months(anchor: date, months: int) -> date:
     """P-CAL-02: the date `months` after `anchor`, clamped to the month's last day.
 
     Always count from the anchor itself, never from a previous result: an anchor of
     Jan 31 gives Feb 28/29, Mar 31, Apr 30, ... and never drifts to the 28th.
+
+    Cached (a pure function of two hashable values): a charge cycle needs two or three
+    of these, and anchors repeat across the cases of a file and the days of a fleet.
     """
     index = anchor.month - 1 + months
     year = anchor.year + index // 12
@@ -57,6 +61,9 @@ def add_months(anchor: date, months: int) -> date:
 def days_inclusive(start: date, end: date) -> int:
     """Days from `start` to `end`, both counted (P-CAL-03/04)."""
     return (end - start).days + 1
+
+
+_new_tuple = tuple.__new__  # builds a NamedTuple without its Python-level __new__
 
 
 class ChargeCycle(NamedTuple):
@@ -81,8 +88,9 @@ class ChargeCycle(NamedTuple):
         return (self.end - on).days + 1
 
 
+@lru_cache(maxsize=1 << 13)
 def term_end(anchor: date, term: str) -> date:
-    """P-CAL-05: a term ends on the day before `add_months(anchor, 1|12|36)`."""
+    """P-CAL-05: a term ends on the day before `add_months(anchor, 1|12|36)` (cached)."""
     return add_months(anchor, TERM_MONTHS[term]) - ONE_DAY
 
 
@@ -96,18 +104,20 @@ def charge_cycle(anchor: date, months_per_cycle: int, on: date) -> ChargeCycle:
         raise ValueError(f"{on} precedes the anchor {anchor}")
     # First guess from whole months elapsed, then correct by at most one step either way
     # (month-end clamping can shift a boundary by a few days, never by a whole cycle).
-    elapsed_months = (on.year - anchor.year) * 12 + (on.month - anchor.month)
-    k = max(elapsed_months // months_per_cycle, 0)
+    elapsed_months = (on.year - anchor.year) * 12 + (on.month - anchor.month)  # >= 0
+    k = elapsed_months // months_per_cycle
     start = add_months(anchor, k * months_per_cycle)
     if start > on:
+        next_start = start  # the guess was the next cycle (`on` precedes its day)
         k -= 1
         start = add_months(anchor, k * months_per_cycle)
-    next_start = add_months(anchor, (k + 1) * months_per_cycle)
-    if next_start <= on:
+    else:
+        next_start = add_months(anchor, (k + 1) * months_per_cycle)
+    if next_start <= on:  # never taken: the next start lies in a later month than `on`
         k += 1
         start = next_start
         next_start = add_months(anchor, (k + 1) * months_per_cycle)
-    return ChargeCycle(k, start, next_start - ONE_DAY)
+    return _new_tuple(ChargeCycle, (k, start, next_start - ONE_DAY))
 
 
 def cycles(anchor: date, months_per_cycle: int, until: date) -> list[ChargeCycle]:
@@ -146,10 +156,12 @@ def is_business_day(day: date, country: str) -> bool:
     return day.weekday() < 5 and day not in _holidays(country, day.year)
 
 
+@lru_cache(maxsize=1 << 13)
 def add_business_days(start: date, business_days: int, country: str) -> date:
     """The date `business_days` business days after `start` (P-CAL-06).
 
-    `start` itself is not counted; zero returns `start` unchanged.
+    `start` itself is not counted; zero returns `start` unchanged. Cached: a pure
+    function of the day, the count and the country's holidays.
     """
     day = start
     remaining = business_days

@@ -66,10 +66,13 @@ def _subscription_not_eligible(context: ChangeContext) -> bool:
 
 
 def _duplicate_plans_same_product(context: ChangeContext) -> bool:
+    subscriptions = context.tenant.subscriptions
+    if len(subscriptions) < 2:
+        return False  # one subscription cannot duplicate itself
     product = context.current.product
     plans = context.catalog.plans
     count = 0
-    for subscription in context.tenant.subscriptions:
+    for subscription in subscriptions:
         plan = plans.get(subscription.plan)
         if plan is not None and plan.product == product:
             count += 1
@@ -85,7 +88,8 @@ def _target_not_supported(context: ChangeContext) -> bool:
 
 
 def _addon_blocks_change(context: ChangeContext) -> bool:
-    return any(add_on.blocks_change for add_on in context.subscription.add_ons)
+    add_ons = context.subscription.add_ons
+    return bool(add_ons) and any(add_on.blocks_change for add_on in add_ons)
 
 
 def _unpaid_invoice_balance(context: ChangeContext) -> bool:

@@ -46,6 +46,7 @@ from __future__ import annotations
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from .billing import Line
 from .calendar import add_business_days, add_months
@@ -62,6 +63,7 @@ __all__ = [
 ]
 
 ONE_DAY = timedelta(days=1)
+_DAYS = {days: timedelta(days=days) for days in range(1, 32)}  # card payment delays
 NEW_PURCHASE_RULES = frozenset({"P-CHG-03", "P-CHG-04"})  # P-TIME-01 "new purchase"
 # P-TIME-02 / INV-07: credits of a plan change (P-CHG-02/03) or a cancellation
 # (P-CHG-05/06). A license reduction (P-CHG-07) is not one.
@@ -89,12 +91,16 @@ DEFAULT_TERMS = BillingTerms()
 
 def _invoice_in_month(year: int, month: int, invoice_day: int) -> date:
     """P-TIME-01: the MCA invoice of a month, on `invoice_day` clamped to its last day."""
+    if invoice_day <= 28:  # every month has the day
+        return date(year, month, invoice_day)
     return date(year, month, min(invoice_day, monthrange(year, month)[1]))
 
 
+@lru_cache(maxsize=1 << 12)
 def mca_invoice_date(dated: date, invoice_day: int = DEFAULT_TERMS.invoice_day) -> date:
     """P-TIME-01: the monthly MCA invoice whose window holds a line dated `dated`: the
-    first invoice dated on or after it (this month's, or else next month's)."""
+    first invoice dated on or after it (this month's, or else next month's). Cached: a
+    pure function of the day, and lines fall on far fewer days than there are lines."""
     this_month = _invoice_in_month(dated.year, dated.month, invoice_day)
     if dated <= this_month:
         return this_month
@@ -135,7 +141,7 @@ def cash_date(line: Line, invoiced: date, billing_account: str, payment_method: 
     reach the customer depends on the payment method (R-BILL-04)."""
     if payment_method == "card":
         days = terms.mca_card_days if billing_account == "MCA" else terms.mosa_card_days
-        return invoiced + timedelta(days=days)
+        return invoiced + (_DAYS.get(days) or timedelta(days=days))
     if line.amount < 0:
         return invoiced  # credits owed to invoice payers are applied to that invoice
     business_days = (terms.wire_business_days_international if international
@@ -148,8 +154,8 @@ def late_credit(line: Line, invoiced: date, changed_on: date,
     """INV-07 / P-TIME-03: a credit of a plan change or cancellation invoiced more than
     ``credit_invoice_limit_days`` (30) days after the change. Charges and license
     reduction credits (P-CHG-07) are never late under INV-07."""
-    return (is_plan_change_credit(line)
-            and (invoiced - changed_on).days > terms.credit_invoice_limit_days)
+    return ((invoiced - changed_on).days > terms.credit_invoice_limit_days
+            and is_plan_change_credit(line))
 
 
 inv07_late_credit = late_credit  # the name the invariant monitor looks for (INV-07)

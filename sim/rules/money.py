@@ -83,9 +83,11 @@ def format_minor(amount: int, digits: int) -> str:
     """Minor units as a decimal string with exactly `digits` fraction digits."""
     if digits == 0:
         return str(amount)
-    sign = "-" if amount < 0 else ""
-    whole, fraction = divmod(abs(amount), 10**digits)
-    return f"{sign}{whole}.{fraction:0{digits}d}"
+    sign = ""
+    if amount < 0:
+        sign, amount = "-", -amount
+    text = str(amount).rjust(digits + 1, "0")  # at least one digit before the point
+    return f"{sign}{text[:-digits]}.{text[-digits:]}"
 
 
 MAX_MINOR = 10**18 - 1  # fits a signed 64-bit column and a decimal128(20, d)
@@ -154,6 +156,7 @@ ROUNDING_POLICIES: dict[str, RoundingPolicy] = {
     )
 }
 DEFAULT_POLICY = "line-half-up"
+_SCALES = tuple(10**digits for digits in range(10))  # one minor unit per major, by digits
 
 
 def prorate(
@@ -174,7 +177,7 @@ def prorate(
     Line policies round the line once; unit policies round the effective unit price
     ``u * m * billing_days / cycle_days`` and multiply by ``q`` (P-MONEY-03).
     """
-    scale = 10**digits
+    scale = _SCALES[digits] if 0 <= digits < 10 else 10**digits
     unit_numerator = price.numerator * months_per_cycle * billing_days * scale
     denominator = price.denominator * cycle_days
     if policy.per_unit:
