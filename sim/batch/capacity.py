@@ -16,6 +16,7 @@ first R replications are the ones a sweep with R replications would run.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .executor import executor_scope, run_tasks
-from .replicate import aggregate_results, replication_seeds
+from .replicate import MAX_REPLICATIONS, aggregate_results, replication_seeds
 from .stats import aggregate
 from .tasks import Task, TaskResult, run_task
 
@@ -83,6 +84,8 @@ def parse_target(text: str) -> Target:
         threshold = float(value)
     except ValueError:
         raise CapacityError(f"--target {text!r}: {value!r} is not a number") from None
+    if not math.isfinite(threshold):
+        raise CapacityError(f"--target {text!r}: {value!r} is not a finite number")
     return Target(ALIASES.get(name, name), op, threshold)
 
 
@@ -149,6 +152,18 @@ class _Search:
         return probe
 
 
+def _check_workers(scenario: Any, workers: int) -> None:
+    """--max-workers must be a capacity.workers the scenario accepts (before any run)."""
+    from ..fleet.scenario import ScenarioError, scenario_from_dict, scenario_to_dict
+
+    raw = scenario_to_dict(scenario)
+    raw["capacity"] = {**raw.get("capacity", {}), "workers": workers}
+    try:
+        scenario_from_dict(raw)
+    except ScenarioError as error:
+        raise CapacityError(f"--max-workers {workers}: {error}") from None
+
+
 def plan_capacity(scenario: Any, target: Target, replications: int = 5, *,
                   confidence: float = 0.95, max_workers: int = 64, min_workers: int = 1,
                   extra_replications: int | None = None, jobs: int | None = None,
@@ -166,6 +181,10 @@ def plan_capacity(scenario: Any, target: Target, replications: int = 5, *,
     extra = replications if extra_replications is None else extra_replications
     if extra < 0:
         raise CapacityError("--extra-replications must be >= 0")
+    if replications + extra > MAX_REPLICATIONS:
+        raise CapacityError(f"--replications + --extra-replications must be at most "
+                            f"{MAX_REPLICATIONS:,}, got {replications + extra:,}")
+    _check_workers(scenario, max_workers)
     with executor_scope(executor, executor_spec, jobs) as pool:
         search = _Search(scenario_to_dict(scenario), scenario.run.seed, target, pool,
                          tenants, confidence, peak_window, on_probe)

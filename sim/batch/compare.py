@@ -72,17 +72,28 @@ class StatComparison:
 
 def _read_summary(directory: Path) -> dict[str, Any]:
     path = directory / "summary.json"
-    if not path.is_file():
-        if not (directory / "manifest.json").is_file():
-            raise CompareError(f"{directory}: neither a run nor a replication set "
-                               "(no summary.json or manifest.json)")
-        from ..report import build_report
-
-        build_report(directory)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        missing = not path.is_file()
+        no_run = missing and not (directory / "manifest.json").is_file()
+    except OSError as error:  # e.g. a name too long for the file system
+        raise CompareError(f"{str(directory)[:120]}: {error.strerror or error}") from None
+    if no_run:
+        raise CompareError(f"{directory}: neither a run nor a replication set "
+                           "(no summary.json or manifest.json)")
+    if missing:
+        from ..report import RunError, build_report
+
+        try:
+            build_report(directory)
+        except RunError as error:  # a damaged run: its message names the file
+            raise CompareError(str(error)) from None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise CompareError(f"{path}: cannot read: {error}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("metrics"), dict):
+        raise CompareError(f"{path}: not a planshift summary (no 'metrics' table)")
+    return doc
 
 
 def is_replication_set(directory: str | Path) -> bool:
@@ -98,29 +109,43 @@ def is_replication_set(directory: str | Path) -> bool:
 
 def load_side(paths: Sequence[str | Path]) -> Side:
     """One side of a comparison: a replication set, or single runs (one value each)."""
-    from .replicate import MARKER
-
     units: dict[str, str] = {}
     values: dict[str, list[Any]] = {}
     seeds: list[int] = []
     for index, path in enumerate(paths):
         doc = _read_summary(Path(path))
-        if doc.get(MARKER) is True:
-            if len(paths) != 1:
-                raise CompareError(f"{path}: a replication set must be the only run of its "
-                                   "side")
-            seeds = list(doc["run"]["seeds"])
-            for name, metric in doc["metrics"].items():
-                units[name] = metric["unit"]
-                values[name] = list(metric["values"])
-            return Side(str(path), seeds, units, values)
-        seeds.append(doc.get("run", {}).get("seed"))
-        for name, metric in doc["metrics"].items():
-            units.setdefault(name, metric["unit"])
-            values.setdefault(name, [None] * index).append(metric["value"])
-        for name in values:
-            values[name] += [None] * (index + 1 - len(values[name]))
+        try:
+            side = _add_summary(doc, path, index, len(paths), units, values, seeds)
+        except (KeyError, TypeError, AttributeError) as error:
+            raise CompareError(f"{Path(path) / 'summary.json'}: damaged summary "
+                               f"({type(error).__name__}: {error})") from None
+        if side is not None:
+            return side
     return Side(", ".join(map(str, paths)), seeds, units, values)
+
+
+def _add_summary(doc: dict[str, Any], path: str | Path, index: int, count: int,
+                 units: dict[str, str], values: dict[str, list[Any]],
+                 seeds: list[int]) -> Side | None:
+    """Add one run's summary to a side; a replication set is a whole side (returned)."""
+    from .replicate import MARKER
+
+    if doc.get(MARKER) is True:
+        if count != 1:
+            raise CompareError(f"{path}: a replication set must be the only run of its "
+                               "side")
+        seeds = list(doc["run"]["seeds"])
+        for name, metric in doc["metrics"].items():
+            units[name] = metric["unit"]
+            values[name] = list(metric["values"])
+        return Side(str(path), seeds, units, values)
+    seeds.append(doc.get("run", {}).get("seed"))
+    for name, metric in doc["metrics"].items():
+        units.setdefault(name, metric["unit"])
+        values.setdefault(name, [None] * index).append(metric["value"])
+    for name in values:
+        values[name] += [None] * (index + 1 - len(values[name]))
+    return None
 
 
 def _numbers(values: list[Any]) -> list[float] | None:
@@ -153,6 +178,8 @@ def compare_replicated(baseline: Sequence[str | Path], candidate: Sequence[str |
     """Welch's test per metric between two sides, flagged under Holm's correction."""
     if not 0.0 < confidence < 1.0:
         raise CompareError(f"--confidence must be between 0 and 1, got {confidence}")
+    if not (math.isfinite(min_effect) and min_effect >= 0):
+        raise CompareError(f"--min-effect must be a finite number >= 0, got {min_effect}")
     a, b = load_side(baseline), load_side(candidate)
     for side in (a, b):
         if len(side.seeds) < 2:

@@ -57,7 +57,7 @@ def _dask_client(address: str, jobs: int | None) -> Any:
                             "dask://local")
     try:
         return distributed.Client(f"tcp://{address}", timeout="10s")
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: an address Dask cannot parse
         raise ExecutorError(f"--executor dask://{address}: cannot reach the Dask "
                             f"scheduler: {error}") from None
 

@@ -33,6 +33,9 @@ SEED_DERIVATION = ("seed_r = int(numpy.random.SeedSequence(base_seed).spawn(R)[r
                    ".generate_state(1, dtype=numpy.uint64)[0] >> 1)")
 
 
+MAX_REPLICATIONS = 10_000  # seeds of one replication set (or one sweep point)
+
+
 class ReplicationError(ValueError):
     """Bad replication input or an output directory that may not be used (exit 2)."""
 
@@ -49,6 +52,9 @@ def replication_seeds(base_seed: int, replications: int) -> list[int]:
     """The seeds of replications 0..R-1 of `base_seed` (see the module docstring)."""
     if replications < 1:
         raise ReplicationError(f"--replications must be >= 1, got {replications}")
+    if replications > MAX_REPLICATIONS:
+        raise ReplicationError(f"--replications must be at most {MAX_REPLICATIONS:,}, "
+                               f"got {replications:,}")
     children = np.random.SeedSequence(base_seed).spawn(replications)
     return [int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
             for child in children]
@@ -77,7 +83,11 @@ def _prepare(out: Path, force: bool) -> None:
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ReplicationError(f"{out}: exists and is not a directory; choose another --out")
     if not out.exists() or not any(out.iterdir()):
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ReplicationError(f"{out}: cannot create ({error.strerror or error}); "
+                                   "choose another --out") from None
         return
     try:
         marked = json.loads((out / "summary.json").read_text(encoding="utf-8")).get(MARKER)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -35,6 +36,9 @@ __all__ = ["MARKER", "PLOT_METRICS", "SweepError", "SweepResult", "Vary", "parse
 MARKER = "planshift_sweep"
 PLOT_METRICS = ("queue_wait.p95", "peak.queue_wait.p95", "capacity.utilisation.time_mean",
                 "sla.breach_share")
+
+
+MAX_TASKS = 100_000  # points x replications of one sweep
 
 
 class SweepError(ValueError):
@@ -71,6 +75,8 @@ def _range(key: str, text: str) -> tuple[Any, ...]:
     except (InvalidOperation, ValueError):
         raise SweepError(f"--vary {key}={text}: a range is start:stop:step, three "
                          "numbers") from None
+    if not all(number.is_finite() for number in (start, stop, step)):
+        raise SweepError(f"--vary {key}={text}: start, stop and step must be finite numbers")
     if step <= 0 or stop < start:
         raise SweepError(f"--vary {key}={text}: needs step > 0 and stop >= start")
     count = int((stop - start) / step) + 1
@@ -154,8 +160,12 @@ def _prepare(out: Path, config: dict[str, Any]) -> None:
                              "--vary, --replications, --tenants or peak window differ); "
                              "choose another --out")
         return
-    (out / "tasks").mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "sweep.json", config)
+    try:
+        (out / "tasks").mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / "sweep.json", config)
+    except OSError as error:
+        raise SweepError(f"{out}: cannot create the sweep directory "
+                         f"({error.strerror or error}); choose another --out") from None
 
 
 def _task_path(out: Path, key: tuple[int, ...]) -> Path:
@@ -184,6 +194,11 @@ def run_sweep(scenario: Any, out_dir: str | Path, varies: Sequence[Vary], replic
         raise SweepError("sweep needs at least one --vary")
     out = Path(out_dir).absolute()
     base = scenario_to_dict(scenario)
+    size = math.prod(len(vary.values) for vary in varies)
+    if size * replications > MAX_TASKS:  # before building the grid
+        raise SweepError(f"--vary x --replications: {size:,} point(s) x {replications:,} "
+                         f"replication(s) is {size * replications:,} tasks, above the "
+                         f"limit {MAX_TASKS:,}; vary fewer values")
     points = sweep_points(base, varies)
     seeds = replication_seeds(scenario.run.seed, replications)
     config = {MARKER: True, "format": 1, "scenario": base, "tenants": tenants,

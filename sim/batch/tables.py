@@ -156,6 +156,8 @@ def write_sweep_outputs(out: Path, varies: Sequence[Any], points: Sequence[dict[
     write_atomic(out / "points.csv", _points_csv(varies, points, aggregates))
     (out / "plots").mkdir(exist_ok=True)
     for metric in plot_metrics:
+        if not any(metric in aggregate for aggregate in aggregates):
+            continue  # an unknown name: no empty plot (the CLI names it)
         png = _plot(metric, varies, points, aggregates, run_label)
         if png is not None:
             write_atomic(out / "plots" / f"{metric}.png", png)

@@ -24,6 +24,9 @@ def _scenario(args: argparse.Namespace) -> Any:
         return load_scenario(find_scenario(args.scenario), overrides)
     except ScenarioError as error:
         raise UsageError(str(error)) from None
+    except OSError as error:  # e.g. a name too long for the file system
+        name = args.scenario if len(args.scenario) <= 120 else f"{args.scenario[:120]}..."
+        raise UsageError(f"{name}: {error.strerror or error}") from None
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:
@@ -53,6 +56,11 @@ def _sweep(args: argparse.Namespace) -> int:
     from ..batch.sweep import parse_vary, run_sweep
 
     _check_common(args)
+    if args.max_tasks is not None and args.max_tasks < 1:
+        raise UsageError(f"--max-tasks must be >= 1, got {args.max_tasks}")
+    for name in args.metric or ():  # a plot's file name: never a path out of DIR/plots
+        if not name or name.startswith(".") or any(c in name for c in "/\\\0"):
+            raise UsageError(f"--metric {name!r}: not a metric name (e.g. queue_wait.p95)")
     scenario = _scenario(args)
     out = Path(args.out) if args.out else (
         Path.cwd() / "reports" / f"sweep-{scenario.meta.name}-{scenario.run.seed}")
@@ -74,6 +82,12 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"sweep: stopped after {result.tasks_run} new task(s); run the same command "
               f"again to resume ({out})", file=sys.stderr)
         return EXIT_FINDING
+    known = set(result.results[0]["metrics"]) if result.results else set()
+    unknown = [name for name in args.metric or () if name not in known]
+    if unknown:  # the table is written; the run resumes instantly with better names
+        examples = ", ".join(sorted(known)[:6])
+        raise UsageError(f"--metric {', '.join(unknown)}: no such metric in the sweep's "
+                         f"results (e.g. {examples}; see points.csv); no plot for it")
     if not args.quiet:
         print(f"sweep: {len(result.points)} point(s) x {args.replications} replication(s); "
               f"table {out / 'sweep.parquet'} (+ sweep.csv, points.csv, plots/)")

@@ -28,6 +28,10 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def find_scenario(name: str) -> Path | Traversable:
     """A scenario file: an existing path, else ``./scenarios/NAME.toml`` in the current
     directory, else the scenario NAME shipped inside the package (``planshift params``
@@ -35,13 +39,17 @@ def find_scenario(name: str) -> Path | Traversable:
     from ..fleet.scenario import packaged_scenarios
 
     path = Path(name)
-    if path.is_file():
-        return path
-    if path.exists():
-        raise UsageError(f"{name}: not a scenario file (a directory or a special file)")
     local = Path("scenarios") / f"{name}.toml"
-    if local.is_file():
-        return local
+    try:
+        if path.is_file():
+            return path
+        if path.exists():
+            raise UsageError(f"{name}: not a scenario file (a directory or a special file)")
+        if local.is_file():
+            return local
+    except OSError as error:  # e.g. a name longer than the file system allows
+        raise UsageError(f"{_short(name)}: not a usable scenario path ({error.strerror})"
+                         ) from None
     packaged = packaged_scenarios()
     if name in packaged:
         return packaged[name]

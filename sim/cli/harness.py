@@ -10,14 +10,22 @@ replays it against a SUT, each case FIXED or STILL FAILING.
 from __future__ import annotations
 
 import argparse
+import math
+import shlex
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .common import EXIT_OK, UsageError, find_scenario
 
 CASE_SUFFIXES = (".case.json", ".jsonl", ".cases.json", ".json")
+MAX_GENERATED = 1_000_000  # cases --generate: about 0.4 ms each, so minutes at most
+# The files a check writes into its --out folder (a --junit path must not be one of them).
+CHECK_FILES = ("disagreements.jsonl", "summary.json", "report.html", "sut.stderr",
+               ".disagreements.jsonl.tmp", ".junit-cases.tmp")
 
 
 def _scenario(source: str, tenants: int | None, seed: int | None) -> Any:
@@ -38,10 +46,20 @@ def _scenario(source: str, tenants: int | None, seed: int | None) -> Any:
                 raise UsageError(f"{source}: not a finished planshift run directory")
             if overrides:
                 raise UsageError("--tenants/--seed apply to a scenario, not to a run directory")
-            return scenario_from_dict(manifest["scenario"])
+            try:
+                return scenario_from_dict(manifest["scenario"])
+            except ScenarioError as error:  # a damaged manifest: name it
+                raise UsageError(f"{path / 'manifest.json'}: scenario.{error}") from None
         return load_scenario(find_scenario(source), overrides)
     except ScenarioError as error:
         raise UsageError(str(error)) from None
+    except OSError as error:  # e.g. a name too long for the file system
+        raise UsageError(f"{_short(source)}: {error.strerror or error}") from None
+
+
+def _short(name: str, limit: int = 120) -> str:
+    """`name` cut to `limit` characters for a one-line message."""
+    return name if len(name) <= limit else f"{name[:limit]}... ({len(name)} characters)"
 
 
 def _cases(args: argparse.Namespace) -> int:
@@ -52,6 +70,9 @@ def _cases(args: argparse.Namespace) -> int:
         raise UsageError("--sample must be >= 1")
     if args.stratify is not None and args.stratify < 1:
         raise UsageError("--stratify must be >= 1")
+    if args.generate is not None and not 1 <= args.generate <= MAX_GENERATED:
+        raise UsageError(f"--generate must be between 1 and {MAX_GENERATED:,}, "
+                         f"got {args.generate}")
     out = Path(args.out)
     try:
         if args.generate is not None:
@@ -85,7 +106,8 @@ def _read_cases(paths: list[str]) -> Iterator[Any]:
     for name in paths:
         path = Path(name)
         files = sorted(p for p in path.rglob("*") if p.name.endswith(CASE_SUFFIXES)
-                       and not p.name.endswith(".verdict.json")) if path.is_dir() else [path]
+                       and not p.name.endswith(".verdict.json")
+                       and p.is_file()) if path.is_dir() else [path]  # never a FIFO
         for file in files:
             if file.name in ("verdicts.jsonl", "coverage.json", "summary.json"):
                 continue
@@ -103,16 +125,23 @@ def _check(args: argparse.Namespace) -> int:
     from ..harness.compare import parse_fields
     from ..harness.outputs import OutputError
 
-    for name in args.cases:
-        if not Path(name).exists():
-            raise UsageError(f"{name}: no such file or directory")
+    _check_inputs(args.cases)
     try:
         fields = parse_fields(args.fields)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    if args.timeout <= 0 or args.concurrency < 1 or args.shrink_budget < 0:
-        raise UsageError("--timeout, --concurrency and --shrink-budget must be positive")
+    if args.fields is not None and not fields:
+        raise UsageError(f"--fields {args.fields!r}: names no field (comma-separated names)")
+    if not (math.isfinite(args.timeout) and args.timeout > 0) or args.concurrency < 1 \
+            or args.shrink_budget < 0:
+        raise UsageError("--timeout, --concurrency and --shrink-budget must be positive "
+                         "(and --timeout finite)")
+    if args.sut is not None:
+        _check_sut(args.sut)
     out = Path(args.out)
+    if args.junit is not None:
+        _check_junit(args.junit, out, args.cases + ([args.sut[5:]] if args.sut
+                                                    and args.sut.startswith("file:") else []))
     regression = (len(args.cases) == 1 and Path(args.cases[0]).is_dir()
                   and any(Path(args.cases[0]).glob("*.verdict.json")))
     try:
@@ -140,6 +169,68 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     _print_result(result, out, regression, args.sut is not None)
     return result.exit_status
+
+
+def _check_inputs(names: list[str]) -> None:
+    """Every CASES argument exists and is a regular file or a folder (a FIFO would block)."""
+    for name in names:
+        path = Path(name)
+        try:
+            if not path.exists():
+                raise UsageError(f"{_short(name)}: no such file or directory")
+            if not (path.is_file() or path.is_dir()):
+                raise UsageError(f"{_short(name)}: not a regular file or a folder of cases")
+        except OSError as error:
+            raise UsageError(f"{_short(name)}: {error.strerror or error}") from None
+
+
+def _check_sut(text: str) -> None:
+    """Refuse an adapter that cannot work before any case is read (HARNESS.md 1): a
+    command that does not parse or is not an executable program, a URL without a valid
+    port, a verdict file that is not a regular file."""
+    scheme, _, rest = text.partition(":")
+    if scheme == "cmd" and rest.strip():
+        try:
+            argv = shlex.split(rest)
+        except ValueError as error:
+            raise UsageError(f"--sut {text!r}: cannot parse the command ({error})") from None
+        if argv and shutil.which(argv[0]) is None:
+            what = ("not an executable file" if Path(argv[0]).is_file() else
+                    "no such program")
+            raise UsageError(f"--sut {text!r}: {argv[0]}: {what}")
+    elif scheme in ("http", "https"):
+        try:
+            urlsplit(text).port  # noqa: B018 (raises ValueError on a bad port)
+        except ValueError as error:
+            raise UsageError(f"--sut {text!r}: not a valid URL ({error})") from None
+    elif scheme == "file" and rest:
+        path = Path(rest)
+        if path.exists() and not path.is_file():
+            raise UsageError(f"--sut {text!r}: {rest}: not a regular file of verdicts")
+
+
+def _check_junit(name: str, out: Path, inputs: list[str]) -> None:
+    """--junit FILE is new, or a JUnit file a previous check wrote: never an input, a
+    folder, a check's own output file, or someone's file."""
+    path = Path(name)
+    if not name:
+        raise UsageError("--junit: empty path")
+    if path.is_dir() or (path.exists() and not path.is_file()):
+        raise UsageError(f"--junit {name}: is a folder or a special file, not a file")
+    resolved = path.resolve()
+    if not (resolved.parent.is_dir() or resolved.parent == out.resolve()):  # --out: made later
+        raise UsageError(f"--junit {name}: no such folder {path.absolute().parent}")
+    if any(Path(other).resolve() == resolved for other in inputs):
+        raise UsageError(f"--junit {name}: is one of the inputs; refusing to write over it")
+    if resolved.parent == out.resolve() and path.name in CHECK_FILES:
+        raise UsageError(f"--junit {name}: the check writes its own {path.name} there; "
+                         "choose another name")
+    if path.is_file():
+        with path.open("rb") as handle:
+            head = handle.read(400)
+        if b'<testsuite name="planshift check"' not in head:
+            raise UsageError(f"--junit {name}: exists and is not a JUnit file of a previous "
+                             "planshift check; refusing to write over it")
 
 
 def _print_result(result: Any, out: Path, regression: bool, replay: bool) -> None:

@@ -18,13 +18,17 @@ import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
 from ..rules.money import minor_unit, parse_decimal
 
 __all__ = ["FxError", "FxTable", "load_fx", "parse_fx"]
+
+
+MAX_RATE = Decimal("1e12")  # target units per unit: far above any real exchange rate
+MAX_FILE_BYTES = 1 << 20  # a conversion table is a few lines
 
 
 class FxError(ValueError):
@@ -43,8 +47,11 @@ class FxTable:
             return amount_minor
         if currency not in self.rates:
             raise FxError(f"{self.source}: no rate for {currency} (rates.{currency})")
-        major = Decimal(amount_minor).scaleb(-minor_unit(currency)) * self.rates[currency]
-        return int(major.scaleb(minor_unit(self.target)).quantize(Decimal(1), ROUND_HALF_UP))
+        with localcontext() as context:  # exact for every amount and rate in bounds
+            context.prec = 80
+            major = Decimal(amount_minor).scaleb(-minor_unit(currency)) * self.rates[currency]
+            return int(major.scaleb(minor_unit(self.target)).quantize(Decimal(1),
+                                                                       ROUND_HALF_UP))
 
 
 def parse_fx(raw: Any, source: str = "fx") -> FxTable:
@@ -71,6 +78,9 @@ def parse_fx(raw: Any, source: str = "fx") -> FxTable:
             raise FxError(f"{source}.rates.{currency}: {error}") from None
         if rate <= 0:
             raise FxError(f"{source}.rates.{currency}: rate must be > 0, got {text}")
+        if rate > MAX_RATE:
+            raise FxError(f"{source}.rates.{currency}: rate must be at most {MAX_RATE:,f}, "
+                          f"got {text}")
         rates[currency] = rate
     return FxTable(str(target), rates, source)
 
@@ -79,9 +89,18 @@ def load_fx(path: str | Path) -> FxTable:
     """Read a conversion table from a .toml or .json file; errors name the file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.exists() and not path.is_file():  # a folder, FIFO or device never ends well
+            raise FxError(f"{path}: cannot read: not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        raise FxError(f"{path}: cannot read: {error.strerror}") from None
+        raise FxError(f"{path}: cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise FxError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes; not a conversion table")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FxError(f"{path}: not UTF-8 text (byte {error.start})") from None
     try:
         raw = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:

@@ -42,7 +42,13 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     """The manifest of the run in `directory`, checked for the fields the reports use."""
     directory = Path(directory)
     path = directory / "manifest.json"
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as error:  # e.g. a name longer than the file system allows
+        shown = str(directory)
+        shown = shown if len(shown) <= 80 else f"{shown[:80]}... ({len(shown)} characters)"
+        raise RunError(f"{shown}: not a usable run directory ({error.strerror})") from None
+    if not found:
         raise RunError(f"{directory}: not a run directory (no manifest.json)")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
