@@ -16,6 +16,7 @@ keeps (the model's events are fewer but each carries domain work).
     .venv/bin/python bench/bench_fleet.py                       # 10k and 100k tenants
     .venv/bin/python bench/bench_fleet.py --sizes 1000000       # a million, peak RSS
     .venv/bin/python bench/bench_fleet.py --no-records --pin 0
+    .venv/bin/python bench/bench_fleet.py --sizes 10000000 --no-reference --set capacity.workers=40
 
 Targets (one core): 100,000 tenants in at most 60 s with records written; 1,000,000
 tenants with peak RSS under 2 GB. On a busy machine the CPU-time figures are steadier.
@@ -62,12 +63,12 @@ def _events_processed(env) -> int:
 # ------------------------------------------------------------------ one size (child)
 
 
-def _run_model(tenants: int, records: bool) -> dict:
+def _run_model(tenants: int, records: bool, overrides: list[str]) -> dict:
     from sim.fleet.runner import run_scenario, simulate
     from sim.fleet.scenario import load_scenario
 
     scenario = load_scenario(SCENARIO, [f"run.tenants={tenants}",
-                                        f"run.horizon_days={HORIZON_DAYS}"])
+                                        f"run.horizon_days={HORIZON_DAYS}", *overrides])
     marks: list[tuple[float, float]] = []
 
     def mark(_: float) -> None:
@@ -121,8 +122,8 @@ def _run_reference(tenants: int) -> dict:
     return {"events": _events_processed(env), "wall": wall, "cpu": cpu}
 
 
-def _child(tenants: int, records: bool, reference: bool) -> None:
-    result = _run_model(tenants, records)
+def _child(tenants: int, records: bool, reference: bool, overrides: list[str]) -> None:
+    result = _run_model(tenants, records, overrides)
     if reference:
         result["reference"] = _run_reference(tenants)
     print(json.dumps(result))
@@ -131,9 +132,12 @@ def _child(tenants: int, records: bool, reference: bool) -> None:
 # ------------------------------------------------------------------------ the report
 
 
-def _measure(tenants: int, records: bool, reference: bool, pin: int | None) -> dict:
+def _measure(tenants: int, records: bool, reference: bool, pin: int | None,
+             overrides: list[str]) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", str(tenants),
                "--records" if records else "--no-records"]
+    for override in overrides:
+        command += ["--set", override]
     if not reference:
         command.append("--no-reference")
     if pin is not None:
@@ -192,20 +196,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-reference", dest="reference", action="store_false",
                         default=True, help="skip the bare SimPy reference")
     parser.add_argument("--pin", type=int, metavar="CPU", help="pin each run to this CPU")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="scenario override (repeatable)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     _pin(args.pin)
     if args.child is not None:
-        _child(args.child, args.records, args.reference)
+        _child(args.child, args.records, args.reference, args.overrides)
         return 0
     sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
     print(f"baseline scenario, {HORIZON_DAYS} days, "
           f"{'Parquet records' if args.records else 'no records'}, one subprocess per size; "
           f"Python {sys.version.split()[0]}"
+          + "".join(f", {override}" for override in args.overrides)
           + (f", pinned to CPU {args.pin}" if args.pin is not None else ""))
     for tenants in sizes:
-        print(_report(_measure(tenants, args.records, args.reference, args.pin)), flush=True)
+        print(_report(_measure(tenants, args.records, args.reference, args.pin,
+                               args.overrides)), flush=True)
     return 0
 
 

@@ -247,7 +247,7 @@ def test_parse_size_rejects_nonsense(text):
 
 
 @pytest.mark.parametrize(("tenants", "measured_kib"), [
-    (10_000, 260_408), (100_000, 418_104), (300_000, 619_072), (1_000_000, 1_287_844),
+    (10_000, 229_612), (100_000, 380_236), (300_000, 617_604), (1_000_000, 1_304_288),
 ])
 def test_memory_estimate_covers_the_measured_peaks(tenants, measured_kib):
     """Peak RSS of `planshift run baseline --tenants N` measured with /usr/bin/time -v

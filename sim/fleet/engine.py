@@ -15,7 +15,7 @@ hear what happens.
 
 from __future__ import annotations
 
-import math
+from array import array
 from collections import deque
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -39,7 +39,7 @@ from .monitor import InvariantMonitor
 from .observe import resolve_hooks
 from .population import Population, TenantExtras
 from .rows import CapacityRow, ChangeRow, TraceRow, ViolationRow, change_row_tuple
-from .scenario import Lognormal, Scenario
+from .scenario import Duration, Scenario
 from .streams import TenantStream, python_stream, tenant_keys, tenant_stream, tenant_uniforms
 
 __all__ = ["FleetEngine", "InvariantViolation", "TenantStreams", "draw"]
@@ -111,10 +111,9 @@ class TenantStreams:
         return stream
 
 
-def draw(rng: Any, spec: Lognormal) -> float:
-    """One lognormal duration in minutes, capped where the scenario says so."""
-    value = rng.lognormvariate(math.log(spec.median), spec.sigma) if spec.median > 0 else 0.0
-    return min(value, spec.cap) if spec.cap > 0 else value
+def draw(rng: Any, spec: Duration) -> float:
+    """One duration in minutes from the scenario's distribution (``spec.draw(rng)``)."""
+    return spec.draw(rng)  # type: ignore[attr-defined]
 
 
 class FleetEngine:
@@ -136,7 +135,9 @@ class FleetEngine:
         self.iso = _IsoDates()
         self.horizon = float(run.horizon_days * MINUTES_PER_DAY)
         self.workers = _Workers(self.env, capacity=scenario.capacity.workers)
-        self.currency = run.currency
+        self.currency = run.currency  # "local" or one ISO code (issue 12)
+        self.price_lists: dict[str, Any] = {}  # currency -> ledger.PriceList, on first use
+        self.currencies_seen: set[str] = set()  # currencies of the booked lines
         billing = scenario.billing
         self.policy = ROUNDING_POLICIES[billing.rounding]
         self.terms = BillingTerms(billing.invoice_day, billing.mca_card_days,
@@ -248,14 +249,17 @@ class FleetEngine:
         population = self.population
         columns = population.columns
         minutes = columns["request_minute"]
-        requesting = np.flatnonzero(minutes >= 0)
+        requesting = np.flatnonzero(minutes >= 0)  # rows; population.index: their tenants
+        # By minute, ties by tenant index (rows are in tenant order).
         order = requesting[np.argsort(minutes[requesting], kind="stable")]
+        del requesting
         env = self.env
         for begin in range(0, len(order), ARRIVAL_BATCH):
             batch = order[begin:begin + ARRIVAL_BATCH]
-            streams = self._batch_streams(batch)
+            indices = population.index[batch]
+            streams = self._batch_streams(indices)
             for index, minute, target, direction, materialised, tenant_streams in zip(
-                    batch.tolist(), minutes[batch].tolist(), columns["target"][batch].tolist(),
+                    indices.tolist(), minutes[batch].tolist(), columns["target"][batch].tolist(),
                     columns["direction"][batch].tolist(), population.materialise_many(batch),
                     streams, strict=True):
                 if minute > env.now:
@@ -264,13 +268,15 @@ class FleetEngine:
                                                  tenant_streams))
 
     def _batch_streams(self, batch: np.ndarray) -> list[TenantStreams]:
-        """The streams of a batch of tenants, their first draws computed together."""
+        """The streams of a batch of tenants, their first draws computed together into
+        one float array that the batch's streams share (purpose-major, PREDRAWN each)."""
         seed = self.seed
-        columns = []
-        for purpose in BATCHED:  # the order of TenantStreams' arguments
-            keys = tenant_keys(seed, batch, purpose)
-            columns.append(map(TenantStream, keys.tolist(),
-                               tenant_uniforms(keys, PREDRAWN).tolist()))
+        keys = [tenant_keys(seed, batch, purpose) for purpose in BATCHED]
+        ahead = array("d", tenant_uniforms(np.concatenate(keys), PREDRAWN).tobytes())
+        size = len(batch) * PREDRAWN
+        columns = [map(TenantStream, purpose_keys.tolist(), repeat(ahead),
+                       range(p * size, (p + 1) * size, PREDRAWN), repeat(PREDRAWN))
+                   for p, purpose_keys in enumerate(keys)]  # the order of TenantStreams'
         return list(map(TenantStreams, repeat(seed), batch.tolist(), *columns))
 
     def _incident(self, service: str):

@@ -87,12 +87,17 @@ class CreditCheckLife:
     def pending(self, now: float) -> bool:
         """R-ELIG-03: is a credit check of this tenant pending at minute `now`?"""
         rates = self.rates
-        if rates.peak_rate > 0 and self.cursor <= now:
+        cursor = self.cursor
+        if rates.peak_rate > 0 and cursor <= now:
             stream = self.streams.life
-            while self.cursor <= now:
-                self.cursor += stream.expovariate(rates.peak_rate)
-                if stream.random() < rates.weight(self.cursor) * rates.after_purchase:
-                    self._start(self.cursor, stream)
+            rate, accept, weights = rates.peak_rate, rates.after_purchase, rates.weights
+            last = len(weights) - 1
+            while cursor <= now:  # thinning: the day's weight (rates.weight), inlined
+                cursor += stream.expovariate(rate)
+                day = min(max(int(cursor // MINUTES_PER_DAY), 0), last)
+                if stream.random() < weights[day] * accept:
+                    self._start(cursor, stream)
+            self.cursor = cursor
         windows = self.windows
         if windows:
             windows[:] = [window for window in windows if window[1] > now]

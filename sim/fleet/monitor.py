@@ -37,7 +37,7 @@ from ..rules.calendar import BILLING_FREQUENCY_MONTHS, ChargeCycle, charge_cycle
 from ..rules.catalog import Catalog, Plan
 from ..rules.domain import Subscription, Tenant
 from ..rules.invoicing import BillingTerms, late_credit
-from ..rules.money import RoundingPolicy
+from ..rules.money import RoundingPolicy, minor_unit
 
 __all__ = ["InvariantMonitor", "billed_once"]
 
@@ -199,7 +199,9 @@ class InvariantMonitor:
         """INV-04: a credit never exceeds what was paid for the credited span (`cycle`:
         the charge cycle of the change day, if known)."""
         months = BILLING_FREQUENCY_MONTHS[subscription.billing_frequency]
-        price = plan.price(subscription.term)
+        # The plan as billed: priced in the tenant's currency, rounded to its minor unit.
+        price = plan.price(subscription.term, plan.currency)
+        scale = 10 ** minor_unit(plan.currency)
         for line in outcome.lines:
             if line.amount >= 0 or line.subscription_id != subscription.subscription_id:
                 continue
@@ -208,7 +210,7 @@ class InvariantMonitor:
             span = (min(line.end, cycle.end) - max(line.start, cycle.start)).days + 1
             quantity = min(line.quantity, subscription.licenses)
             # paid for the span = u * m * q * span / cycle_days, exactly (a fraction)
-            paid = price.numerator * months * quantity * max(span, 0) * self.scale
+            paid = price.numerator * months * quantity * max(span, 0) * scale
             denominator = price.denominator * cycle.cycle_days
             slack = quantity if self.per_unit else 1  # at most this much rounding up
             if -line.amount * denominator > paid + slack * denominator:

@@ -5,8 +5,10 @@ block with its own random stream and always drawn whole: tenant ``i`` is the sam
 whatever the fleet size.
 Columns are compact arrays (a million tenants take tens of MB); a tenant becomes a
 :class:`sim.rules.domain.Tenant` object only when it requests a change
-(:meth:`Population.materialise`). Company names come from a seeded Faker pool, so a
-million tenants do not cost a million Faker calls.
+(:meth:`Population.materialise`). A large fleet is drawn in chunks of blocks
+(:func:`population_chunks`): each chunk's records are written and only its requesting
+tenants kept (:meth:`Population.requesting`), so the fleet is never held whole (issue
+11). Company names come from a pool drawn once per seed (:mod:`sim.fleet.names`).
 """
 
 from __future__ import annotations
@@ -14,20 +16,21 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from ..rules.calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS
-from ..rules.catalog import Catalog, Plan
+from ..rules.catalog import Catalog
 from ..rules.domain import AddOnRef, Subscription, Tenant
 from .demand import arrival_cdf as _arrival_cdf
+from .demand import targets_by_direction as _targets_by_direction
+from .names import name_pool as _name_pool
 from .scenario import Scenario
 from .streams import numpy_stream
 
-__all__ = ["CHUNK", "DIRECTIONS", "Population", "TenantExtras", "generate_population"]
+__all__ = ["CHUNK", "DIRECTIONS", "Population", "TenantExtras", "generate_population", "join",
+           "population_chunks"]
 
 CHUNK = 65_536  # rows per record chunk
 BLOCK = 16_384  # tenants drawn together, each block from its own keyed stream
@@ -38,8 +41,6 @@ PAYMENTS = ("card", "invoice")
 TERMS = tuple(TERM_MONTHS)
 FREQUENCIES = tuple(BILLING_FREQUENCY_MONTHS)
 TERM_MIN_DAYS = {"P1M": 28, "P1Y": 365, "P3Y": 1095}
-NAME_POOL = 2_000
-LATERAL_BAND = Decimal("0.15")  # a target within +-15% of the current price is a lateral move
 # The columns a tenant's objects are built from, in the order materialise_many reads them.
 MATERIALISED = ("plan", "term", "anchor_offset", "add_on", "provisioning_minutes",
                 "licenses", "assigned", "frequency", "not_eligible", "other_problem",
@@ -56,30 +57,6 @@ def _choice(rng: np.random.Generator, weights: dict[str, float], keys: tuple[str
     return rng.choice(len(keys), size=size, p=p).astype(np.int16)
 
 
-def _targets_by_direction(catalog: Catalog, plan_ids: tuple[str, ...]
-                          ) -> dict[tuple[int, int], np.ndarray]:
-    """For each (plan, direction): candidate target plan indices, by annual price.
-
-    Commercial plans move to commercial plans; government and nonprofit tenants look
-    within their sector and at commercial plans (their move is manual, R-ELIG-06).
-    """
-    price = {pid: catalog.plans[pid].prices["P1Y"] for pid in plan_ids}
-    table = {}
-    for i, pid in enumerate(plan_ids):
-        plan: Plan = catalog.plans[pid]
-        pool = [j for j, other in enumerate(plan_ids) if other != pid and (
-            catalog.plans[other].sector in (plan.sector, "commercial"))]
-        low, high = price[pid] * (1 - LATERAL_BAND), price[pid] * (1 + LATERAL_BAND)
-        groups = {
-            0: [j for j in pool if price[plan_ids[j]] > high],
-            1: [j for j in pool if low <= price[plan_ids[j]] <= high],
-            2: [j for j in pool if price[plan_ids[j]] < low],
-        }
-        for direction, members in groups.items():
-            table[i, direction] = np.array(members or pool, dtype=np.int16)
-    return table
-
-
 @dataclass(slots=True)
 class TenantExtras:
     """Simulation-only attributes of a tenant that the rules layer does not read."""
@@ -93,11 +70,12 @@ class TenantExtras:
 
 
 class Population:
-    """Column store of the fleet; row i is tenant i."""
+    """Column store of (part of) the fleet; row i is tenant ``index[i]``."""
 
     def __init__(self, scenario: Scenario, catalog: Catalog, plan_ids: tuple[str, ...],
                  countries: tuple[str, ...], add_on_ids: tuple[str, ...],
-                 columns: dict[str, np.ndarray], names: list[str]) -> None:
+                 columns: dict[str, np.ndarray], names: list[str],
+                 index: np.ndarray | None = None, first: int = 0) -> None:
         self.scenario = scenario
         self.catalog = catalog
         self.plan_ids = plan_ids
@@ -106,7 +84,20 @@ class Population:
         self.columns = columns
         self.names = names
         self.size = len(columns["account"])
+        # The tenant index of each row: first, first + 1, ... unless rows were selected.
+        self.index = np.arange(first, first + self.size, dtype=np.int64) if index is None \
+            else index
         self._anchors: dict[int, date] = {}  # anchor offset (days) -> date
+
+    def requesting(self) -> Population:
+        """The rows of the tenants that request a change (the others never materialise)."""
+        keep = np.flatnonzero(self.columns["request_minute"] >= 0)
+        return self._with({key: column[keep] for key, column in self.columns.items()},
+                          self.index[keep])
+
+    def _with(self, columns: dict[str, np.ndarray], index: np.ndarray) -> Population:
+        return Population(self.scenario, self.catalog, self.plan_ids, self.countries,
+                          self.add_on_ids, columns, self.names, index)
 
     def domain(self, index: int) -> str:
         name = self.names[index % len(self.names)]
@@ -115,15 +106,16 @@ class Population:
     def company(self, index: int) -> str:
         return self.names[index % len(self.names)].replace("-", " ").title()
 
-    def materialise(self, index: int) -> tuple[Tenant, TenantExtras]:
-        """The tenant as light domain objects, for the rules layer and the processes."""
-        return self.materialise_many([index])[0]
+    def materialise(self, row: int) -> tuple[Tenant, TenantExtras]:
+        """The tenant of `row` as light domain objects, for the rules layer and the
+        processes (row i is tenant i unless rows were selected, :meth:`requesting`)."""
+        return self.materialise_many([row])[0]
 
-    def materialise_many(self, indices: Sequence[int] | np.ndarray
+    def materialise_many(self, rows: Sequence[int] | np.ndarray
                          ) -> list[tuple[Tenant, TenantExtras]]:
-        """:meth:`materialise` for several tenants, reading each column once (fast)."""
+        """:meth:`materialise` for several rows, reading each column once (fast)."""
         c = self.columns
-        at = np.asarray(indices, dtype=np.int64)
+        at = np.asarray(rows, dtype=np.int64)
         start = self.scenario.run.start
         anchors = self._anchors
         add_ons_catalog = self.catalog.add_ons
@@ -133,7 +125,8 @@ class Population:
              frequency_code, not_eligible, other_problem, customised, duplicate,
              duplicate_licenses, country, account, payment, unpaid, credit_check_pending,
              data_gb, wire_international) in zip(
-                at.tolist(), *(c[key][at].tolist() for key in MATERIALISED), strict=True):
+                self.index[at].tolist(), *(c[key][at].tolist() for key in MATERIALISED),
+                strict=True):
             domain = f"{names[index % pool]}-{index:x}.example"
             plan = self.plan_ids[plan_code]
             term = TERMS[term_code]
@@ -175,6 +168,9 @@ class Population:
                 subscriptions=subscriptions,
                 unpaid_balance=unpaid,
                 credit_check_pending=credit_check_pending,
+                currency=(self.catalog.currency_of(self.countries[country])  # issue 12
+                          if self.scenario.run.currency == "local"
+                          else self.scenario.run.currency),
             )
             result.append((tenant, TenantExtras(index, data_gb, wire_international,
                                                 provisioning)))
@@ -204,13 +200,13 @@ class Population:
                            for n in range(int(offsets.max()) - first + 1 if self.size else 0)])
         for begin in range(0, self.size, chunk_size):
             end = min(begin + chunk_size, self.size)
-            indices = np.arange(begin, end)
+            indices = self.index[begin:end]
             pool = indices % len(self.names)
-            hexes = _labels(list(map("-{:x}.example".format, range(begin, end))))
+            hexes = _labels(list(map("-{:x}.example".format, indices.tolist())))
             domains = names[pool] + hexes
             coded = {key: table[c[key][begin:end]] for key, table in labels.items()}
             yield {
-                "tenant_id": _labels(list(map("t-{:07d}".format, range(begin, end)))),
+                "tenant_id": _labels(list(map("t-{:07d}".format, indices.tolist()))),
                 "company": companies[pool],
                 "domain": domains,
                 "admin_email": "admin@" + domains,
@@ -245,7 +241,16 @@ def _labels(values) -> np.ndarray:
 
 def generate_population(scenario: Scenario, catalog: Catalog, digits: int,
                         tenants: int | None = None) -> Population:
-    """Draw the fleet of `scenario` (``run.tenants`` unless `tenants` is given)."""
+    """Draw the fleet of `scenario` (``run.tenants`` unless `tenants` is given), whole."""
+    return join(list(population_chunks(scenario, catalog, digits, tenants)))
+
+
+def population_chunks(scenario: Scenario, catalog: Catalog, digits: int,
+                      tenants: int | None = None, chunk: int = CHUNK
+                      ) -> Iterator[Population]:
+    """The fleet in consecutive chunks of `chunk` tenants (a multiple of BLOCK), so a
+    large fleet need never be held whole: its records are written and its tenants that
+    request nothing dropped chunk by chunk (:meth:`Population.requesting`)."""
     population = scenario.population
     size = scenario.run.tenants if tenants is None else tenants
     seed = scenario.run.seed
@@ -254,36 +259,30 @@ def generate_population(scenario: Scenario, catalog: Catalog, digits: int,
     add_on_ids = tuple(catalog.add_ons)
     targets = _targets_by_direction(catalog, plan_ids)
     arrival_cdf = _arrival_cdf(scenario)
-    parts: list[dict[str, np.ndarray]] = []
-    for block, begin in enumerate(range(0, size, BLOCK)):
-        # A whole block is always drawn, then cut: tenant i is the same at any fleet size.
-        count = min(BLOCK, size - begin)
-        rng = numpy_stream(seed, "population", block)
-        part = _chunk(rng, BLOCK, scenario, catalog, plan_ids, countries, add_on_ids,
-                      digits, targets, arrival_cdf, numpy_stream(seed, "arrivals", block))
-        parts.append({key: column[:count] for key, column in part.items()})
-    columns = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
-    return Population(scenario, catalog, plan_ids, countries, add_on_ids, columns,
-                      list(_name_pool(seed)))
+    names = list(_name_pool(seed))
+    for first in range(0, size, chunk):
+        parts: list[dict[str, np.ndarray]] = []
+        for begin in range(first, min(first + chunk, size), BLOCK):
+            # A whole block is always drawn, then cut: tenant i is the same at any size.
+            block = begin // BLOCK
+            rng = numpy_stream(seed, "population", block)
+            part = _chunk(rng, BLOCK, scenario, catalog, plan_ids, countries, add_on_ids,
+                          digits, targets, arrival_cdf, numpy_stream(seed, "arrivals", block))
+            count = min(BLOCK, size - begin)
+            parts.append({key: column[:count] for key, column in part.items()})
+        columns = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+        yield Population(scenario, catalog, plan_ids, countries, add_on_ids, columns, names,
+                         first=first)
 
 
-@lru_cache(maxsize=8)
-def _name_pool(seed: int) -> tuple[str, ...]:
-    """NAME_POOL company slugs from a seeded Faker (kept per seed: Faker is slow)."""
-    from faker import Faker
-
-    faker = Faker("en_US")
-    faker.seed_instance(seed)
-    names = []
-    seen = set()
-    while len(names) < NAME_POOL:
-        word = faker.company().lower()
-        slug = "".join(ch if ch.isalnum() else "-" for ch in word).strip("-")
-        slug = "-".join(part for part in slug.split("-") if part)[:40]
-        if slug and slug not in seen:
-            seen.add(slug)
-            names.append(slug)
-    return tuple(names)
+def join(parts: Sequence[Population]) -> Population:
+    """One population of the rows of `parts`, in order (tenant indices kept)."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    columns = {key: np.concatenate([part.columns[key] for part in parts])
+               for key in first.columns}
+    return first._with(columns, np.concatenate([part.index for part in parts]))
 
 
 def _chunk(rng: np.random.Generator, n: int, scenario: Scenario, catalog: Catalog,

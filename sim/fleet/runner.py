@@ -26,12 +26,12 @@ from ..rules.catalog import Catalog, builtin_catalog
 from ..rules.money import minor_unit
 from .model import FleetModel
 from .outdir import RUN_MARKER, staged_output
-from .population import generate_population
+from .population import Population, join, population_chunks
 from .progress import ProgressArg, as_phases, track
 from .records import NullRecorder, Recorder, file_sha256, write_json_atomic
 from .scenario import Scenario, scenario_to_dict
 
-__all__ = ["POPULATION_COLUMNS", "RunResult", "run_scenario", "simulate"]
+__all__ = ["POPULATION_COLUMNS", "RunResult", "base_currency", "run_scenario", "simulate"]
 
 GC_THRESHOLDS = (100_000, 50, 1_000)  # gc.set_threshold during a run (Python's: 700, 10, 10)
 
@@ -66,18 +66,41 @@ def simulate(scenario: Scenario, recorder: Any = None, catalog: Catalog | None =
     sees the phases population and simulation (sim.fleet.progress; a plain
     ``callable(fraction)`` sees the simulation only)."""
     catalog = catalog or builtin_catalog()
-    digits = minor_unit(scenario.run.currency)
+    # Lines are billed in each tenant's currency with its own minor unit (issue 12,
+    # sim.fleet.ledger); `digits` is the base currency's, for the population's unpaid
+    # balances (R-ELIG-09: only whether a balance is unpaid matters).
+    digits = minor_unit(base_currency(scenario, catalog))
     with _fewer_collections():
         with track(progress, "population"):
-            population = generate_population(scenario, catalog, digits)
-            if recorder is not None and "population" in getattr(recorder, "tables", {}):
-                for chunk in population.rows():
-                    recorder.tables["population"].write_columns(chunk)
+            population = requesting_population(scenario, catalog, digits, recorder)
         model = FleetModel(scenario, catalog, population, recorder or NullRecorder(), digits,
                            strict, observers)
         with track(progress, "simulation") as phase:
             model.run(phase.update)
     return model
+
+
+def requesting_population(scenario: Scenario, catalog: Catalog, digits: int,
+                          recorder: Any = None) -> Population:
+    """The tenants that request a change, the fleet drawn chunk by chunk.
+
+    Each chunk's population records go to `recorder` (if it has the table) as it is
+    drawn and the tenants that request nothing are dropped, so peak memory grows with
+    the requesting tenants only (about a third of the fleet in the baseline)."""
+    table = getattr(recorder, "tables", {}).get("population") if recorder else None
+    parts = []
+    for chunk in population_chunks(scenario, catalog, digits):
+        if table is not None:
+            for columns in chunk.rows():
+                table.write_columns(columns)
+        parts.append(chunk.requesting())
+    return join(parts)
+
+
+def base_currency(scenario: Scenario, catalog: Catalog) -> str:
+    """The fixed ``run.currency``, or for ``"local"`` the catalog's base currency."""
+    currency = scenario.run.currency
+    return catalog.currency if currency == "local" else currency
 
 
 @contextmanager
@@ -126,9 +149,7 @@ def _run_into(scenario: Scenario, partial: Path, fmt: str, trace: bool, strict: 
     started = time.perf_counter()
     records_dir = partial / "records"
     records_dir.mkdir(parents=True)
-    digits = minor_unit(scenario.run.currency)
-    recorder = Recorder(records_dir, fmt, digits, trace=trace,
-                        population_columns=POPULATION_COLUMNS)
+    recorder = Recorder(records_dir, fmt, trace=trace, population_columns=POPULATION_COLUMNS)
     phases = as_phases(progress)
     with _fewer_collections():  # the last record chunks are written on close
         try:
@@ -153,8 +174,10 @@ def _run_into(scenario: Scenario, partial: Path, fmt: str, trace: bool, strict: 
         "seed": scenario.run.seed,
         "tenants": scenario.run.tenants,
         "record_format": fmt,
-        "currency": scenario.run.currency,
-        "digits": digits,
+        "currency": scenario.run.currency,  # "local" or the one ISO code (issue 12)
+        "currencies": sorted(model.currencies_seen),  # of the ledger lines
+        "digits": minor_unit(base_currency(scenario, model.catalog)),  # population balances
+        "digits_by_currency": {c: minor_unit(c) for c in sorted(model.currencies_seen)},
         "rounding": scenario.billing.rounding,
         "requests": model.requests,
         "completed": model.completed,

@@ -1,19 +1,25 @@
 """How much memory a run will need, estimated before anything is allocated (issue 7, part 4).
 
-The population is held whole as numpy columns and the model keeps a few live objects per
-open request, so a run's peak memory grows linearly with the fleet. The model below was
-fitted to the peak resident set size (``/usr/bin/time -v``) of ``planshift run baseline``
-including its report step, on CPython 3.11 / Linux x86-64:
+The population is drawn in chunks and only its requesting tenants are kept (about 25
+bytes each), and the model keeps a few live objects per open request (about 6 KB each,
+most of them requests waiting for a change worker), so the simulation's peak grows with
+the fleet's backlog; at up to a million tenants the peak of a whole run is set by its
+report step. The model below was fitted to the peak resident set size
+(``/usr/bin/time -v``) of ``planshift run baseline --set run.currency=USD`` including its
+report step, on CPython 3.11 / Linux x86-64 (issue 11):
 
     tenants           10,000    100,000    300,000    1,000,000
-    peak RSS         254 MiB    408 MiB    605 MiB    1,258 MiB
-    estimate         320 MiB    415 MiB    625 MiB    1,359 MiB
+    peak RSS         224 MiB    371 MiB    603 MiB    1,274 MiB
+    estimate         283 MiB    386 MiB    615 MiB    1,416 MiB
 
-Least squares gives 285 MiB + 1,030 bytes per tenant; the constants below lie above every
-measured point (5-25% high) so the estimate errs on the safe side. ``--trace`` streams
-its rows like the other tables and did not raise the peak (300,000 tenants: 591 MiB).
-At the default limit on a 24 GiB machine the largest fleet accepted is about 16 million
-tenants; 50,000,000 tenants (about 52 GiB) is refused at once.
+The points lie on no straight line (the report's fixed costs weigh most at 10,000); the
+constants below lie above every measured point (2-27% high) so the estimate errs on the
+safe side. The simulation alone (``bench/bench_fleet.py``, records written, no report)
+peaked at 605 MiB for 1,000,000 tenants; at 10,000,000 tenants at 1,237 MiB with
+``capacity.workers=100`` and at 10,114 MiB with the baseline's 4 workers (saturated: the
+queue grows all year), below the 11.4 GiB estimated here. At the default limit on a
+24 GiB machine the largest fleet accepted is about 15 million tenants; 50,000,000
+tenants (about 56 GiB) is refused at once.
 
 A fleet whose estimate is above the limit is refused before it starts (exit 2, with the
 estimate); ``--max-memory`` raises the limit. The default limit is 75% of the machine's
@@ -30,8 +36,8 @@ __all__ = ["BASE_BYTES", "BYTES_PER_TENANT", "MemoryLimitError", "check_memory",
 
 GIB = 1 << 30
 # Fitted figures (see the module docstring), rounded up so the estimate errs on the high side.
-BASE_BYTES = 310 << 20  # interpreter, numpy/pyarrow/pandas, plots of the report
-BYTES_PER_TENANT = 1_100
+BASE_BYTES = 272 << 20  # interpreter, numpy/pyarrow/pandas, plots of the report
+BYTES_PER_TENANT = 1_200
 FALLBACK_LIMIT = 8 * GIB
 DEFAULT_FRACTION = 0.75
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -73,33 +74,39 @@ class TenantStream:
     computed ahead, vectorised, for a batch of tenants (:func:`tenant_uniforms`); draws
     beyond the precomputed ones continue the same sequence one at a time.
 
+    The precomputed draws are read from ``ahead[at:end]``, a float array shared by the
+    streams of a batch (8 bytes a draw, no float objects held per tenant: a large fleet
+    may have hundreds of thousands of requests waiting for a worker).
     Offers the few ``random.Random`` methods the model uses.
     """
 
-    __slots__ = ("drawn", "key", "values")
+    __slots__ = ("ahead", "at", "drawn", "end", "key")
 
-    def __init__(self, key: int, values: list[float] | None = None) -> None:
+    def __init__(self, key: int, ahead: Sequence[float] | None = None, at: int = 0,
+                 count: int | None = None) -> None:
         self.key = key
-        if values:
-            self.drawn = len(values)  # draws taken once the precomputed ones are used
-            values.reverse()  # next draw last: list.pop() is the cheapest way to take it
-            self.values = values
-        else:
-            self.drawn = 0
-            self.values = []
+        self.ahead = ahead
+        self.at = at
+        count = (len(ahead) - at if ahead is not None else 0) if count is None else count
+        self.end = at + count
+        self.drawn = count  # draws taken once the precomputed ones are used
 
     def random(self) -> float:
         """A uniform float in [0, 1) with 53 random bits."""
-        if self.values:
-            return self.values.pop()
+        at = self.at
+        if at < self.end:
+            self.at = at + 1
+            return self.ahead[at]  # type: ignore[index]
         self.drawn = drawn = self.drawn + 1
         return (_mix((self.key + drawn * GOLDEN) & MASK) >> 11) * UNIT
 
     def lognormvariate(self, mu: float, sigma: float) -> float:
         """exp(mu + sigma * Z), Z standard normal by Box-Muller (one value per pair)."""
-        values = self.values
-        if len(values) >= 2:
-            u, v = 1.0 - values.pop(), values.pop()
+        at = self.at
+        if at + 2 <= self.end:
+            self.at = at + 2
+            ahead = self.ahead
+            u, v = 1.0 - ahead[at], ahead[at + 1]  # type: ignore[index]
         else:
             u, v = 1.0 - self.random(), self.random()  # u in (0, 1]: a finite logarithm
         return math.exp(mu + sigma * math.sqrt(-2.0 * math.log(u)) * math.cos(TWO_PI * v))
