@@ -52,7 +52,7 @@ def _lines(verdict: Verdict, terms: BillingTerms) -> tuple[list[str], list[str]]
         booked = book_line(line, account, method, country, on, terms)
         invoiced = booked.invoiced.isoformat()
         if booked.late:
-            violations.append(f"P-TIME-03: credit on {line.subscription_id} invoiced "
+            violations.append(f"INV-07 (P-TIME-03): credit on {line.subscription_id} invoiced "
                               f"{invoiced}, more than {terms.credit_invoice_limit_days} "
                               "days after the change")
         lines.append(

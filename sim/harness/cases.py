@@ -6,39 +6,19 @@ malformed with a :class:`CaseError` whose message starts with the field path
 returns a :class:`Verdict`; :func:`verdict_to_json` renders it in the stable format.
 Reading files of cases (JSON, arrays, JSON Lines) is :mod:`sim.harness.case_files`.
 
-Besides types and names, a case must make sense (semantic validation). Its bounds, each
-stated in the error message that enforces it:
-
-============================================  ==========================================
-field                                         bound
-============================================  ==========================================
-``tenant.subscriptions``                      1 .. 10,000 entries (:data:`MAX_SUBSCRIPTIONS`)
-``tenant.subscriptions[i].licenses``          1 .. 10,000,000 (:data:`MAX_LICENSES`)
-``tenant.subscriptions[i].assigned``          0 .. 10,000,000 (may exceed licenses: R-ELIG-01)
-``tenant.subscriptions[i].add_ons``           no SKU twice
-``tenant.unpaid_balance``                     0 .. MAX_MINOR minor units (10^18 - 1)
-``catalog.plans[i].prices.<term>``            0 .. 10^9 minor units per license per month
-                                              (:data:`MAX_PRICE_MINOR`)
-``catalog.plans[i].id``                       not twice in one catalog
-``case_id``, ``tenant_id``, subscription ids  non-empty strings
-``request.licenses`` (change)                 1 .. licenses held (R-PATH-01/02)
-``request.licenses`` (reduce)                 assigned .. held - 1 (INV-06)
-============================================  ==========================================
-
-With these, no amount a verdict prints can pass MAX_MINOR: a line is at most
-10^9 * 36 months * 10^7 licenses = 3.6 * 10^17 minor units.
+Besides types and names, a case must make sense (semantic validation): its bounds are
+in ``docs/cases.md``, each stated in the error message that enforces it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ..rules.billing import BillingOutcome, cancel_outcome, change_outcome, reduce_outcome
 from ..rules.booking import book_line
 from ..rules.calendar import BILLING_FREQUENCY_MONTHS, TERM_MONTHS, supported_countries, term_end
-from ..rules.catalog import Catalog, CatalogError, builtin_catalog, parse_plan
+from ..rules.catalog import Catalog, builtin_catalog
 from ..rules.domain import (
     ACCOUNT_TYPES,
     PAYMENT_METHODS,
@@ -60,12 +40,12 @@ from ..rules.money import (
     minor_unit,
     parse_minor,
 )
+from .case_catalog import parse_case_catalog as _parse_catalog
 from .case_fields import MISSING as _MISSING
 from .case_fields import CaseError
 from .case_fields import choice as _choice
 from .case_fields import count as _count
 from .case_fields import date_field as _date
-from .case_fields import describe as _kind
 from .case_fields import get as _get
 from .case_fields import join as _join
 from .case_fields import object_field as _object
@@ -84,11 +64,10 @@ __all__ = [
 ]
 
 FORMAT = 1
-# Semantic bounds (see the table in the module docstring; licenses and assigned users are
+# Semantic bounds (docs/cases.md; licenses and assigned users are
 # bounded by case_fields.MAX_LICENSES): far above any real tenant, low enough that no
 # verdict amount can pass MAX_MINOR.
 MAX_SUBSCRIPTIONS = 10_000
-MAX_PRICE_MINOR = 10**9  # per license per month, in the case currency's minor units
 
 
 class Case(NamedTuple):
@@ -121,51 +100,6 @@ SUBSCRIPTION_FIELDS = frozenset({"subscription_id", "plan", "domain", "status", 
                                  "other_problem"})
 REQUEST_FIELDS = frozenset({"kind", "subscription_id", "target_plan", "on", "licenses", "term",
                             "billing_frequency", "schedule"})
-
-_catalog_cache: dict[tuple[int, int, str], tuple[Catalog, Catalog]] = {}
-
-
-def _parse_catalog(raw: Any, base: Catalog, digits: int) -> Catalog:
-    obj = _object(raw, "catalog", frozenset({"plans"}))
-    plans_raw = _get(obj, "plans", "catalog", list)
-    # Merged catalogs are cached per base catalog object (the entry keeps its base alive,
-    # so an id is never reused while cached), per currency digits and per plan list.
-    try:
-        key = json.dumps(plans_raw, sort_keys=True)
-    except (RecursionError, ValueError):
-        raise CaseError("catalog.plans", "nested too deeply to be a plan list") from None
-    cached = _catalog_cache.get((id(base), digits, key))
-    if cached is not None and cached[0] is base:
-        return cached[1]
-    plans = []
-    seen: set[str] = set()
-    for index, entry in enumerate(plans_raw):
-        path = f"catalog.plans[{index}]"
-        if not isinstance(entry, dict):
-            raise CaseError(path, f"expected an object, got {_kind(entry)}")
-        plan_id = _get(entry, "id", path, str)
-        if plan_id in seen:
-            raise CaseError(_join(path, "id"), f"duplicate plan id {plan_id!r} in the catalog")
-        seen.add(plan_id)
-        try:
-            plans.append(parse_plan(plan_id, entry, base.services, path))
-        except CatalogError as error:
-            raise CaseError("", str(error)) from None
-        _check_prices(plans[-1].prices, f"{path}.prices", digits)
-    catalog = base.with_plans(plans)
-    if len(_catalog_cache) < 256:
-        _catalog_cache[id(base), digits, key] = (base, catalog)
-    return catalog
-
-
-def _check_prices(prices: Mapping[str, Any], path: str, digits: int) -> None:
-    """Prices (per license per month) of at most MAX_PRICE_MINOR minor units."""
-    for term, price in prices.items():
-        if price.scaleb(digits) > MAX_PRICE_MINOR:
-            raise CaseError(_join(path, term), f"{price} is above the bound of "
-                            f"{format_minor(MAX_PRICE_MINOR, digits)} per license per "
-                            "month (so no verdict amount can pass MAX_MINOR)")
-
 
 def _parse_subscription(raw: Any, path: str, tenant_domain: str, catalog: Catalog,
                         add_ons: Mapping) -> Subscription:
@@ -403,7 +337,7 @@ def verdict_to_json(verdict: Verdict, terms: BillingTerms = DEFAULT_TERMS) -> di
                                tenant.country, case.request.on, terms)
             invoiced = booked.invoiced
             if booked.late:
-                violations.append(f"P-TIME-03: credit on {line.subscription_id} invoiced "
+                violations.append(f"INV-07 (P-TIME-03): credit on {line.subscription_id} invoiced "
                                   f"{invoiced.isoformat()}, more than "
                                   f"{terms.credit_invoice_limit_days} days after the change")
             lines.append({
