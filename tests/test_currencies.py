@@ -311,3 +311,34 @@ def test_run_currency_is_local_or_a_listed_code(value, message):
     with pytest.raises(ScenarioError, match=re.escape(message)):
         load_scenario(ROOT / "sim/fleet/scenarios" / "baseline.toml",
                       [f"run.currency={value}"])
+
+
+def test_compare_never_subtracts_amounts_of_different_currencies(local_run, tmp_path):
+    """issue 12: compare works per currency. Money metrics are named per currency (so a
+    USD figure is only ever set against a USD figure), and a metric whose unit differs
+    between the two runs (here one side relabelled EUR by hand) gets no numeric delta:
+    it is flagged with both units named, never subtracted."""
+    import json
+    import shutil
+
+    from sim.report.compare import compare_runs, format_comparison
+
+    other = tmp_path / "other"
+    shutil.copytree(local_run, other)
+    summary_path = other / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    metric = summary["metrics"]["finance.credits.total.USD"]
+    metric["unit"] = "EUR"
+    summary_path.write_text(json.dumps(summary), encoding="utf-8")
+    comparison = compare_runs(local_run, other, rtol=0.0)
+    by_name = {delta.name: delta for delta in comparison.deltas}
+    relabelled = by_name["finance.credits.total.USD"]
+    assert relabelled.delta is None and relabelled.flagged
+    assert relabelled.unit == "USD vs EUR"  # baseline's unit first
+    money = [d for d in comparison.deltas if d.unit in {"USD", "EUR", "GBP", "SEK", "JPY"}]
+    assert money and all(d.name.endswith("." + d.unit) for d in money)
+    assert all(not d.flagged for d in money)  # same records: every same-unit delta is 0
+    line = next(row for row in format_comparison(comparison).splitlines()
+                if "finance.credits.total.USD" in row)
+    assert line.startswith("!") and "USD vs EUR: not compared" in line
+    assert "USD -" in line and "EUR -" in line  # each side in its own currency

@@ -113,9 +113,9 @@ def compare_runs(baseline: str | Path, candidate: str | Path, rtol: float = 0.05
     for name in names:
         a = base["metrics"].get(name, {}).get("value")
         b = cand["metrics"].get(name, {}).get("value")
-        units = sorted({str(side["metrics"][name].get("unit", "")) for side in (base, cand)
-                        if name in side["metrics"]})
-        if len(units) > 1:  # e.g. two currencies: amounts are never compared numerically
+        units = [str(side["metrics"][name].get("unit", "")) for side in (base, cand)
+                 if name in side["metrics"]]
+        if len(set(units)) > 1:  # e.g. two currencies: amounts are never subtracted
             deltas.append(MetricDelta(name, " vs ".join(units), a, b, None, None, True))
             continue
         deltas.append(_delta(name, units[0], a, b, rtol, atol))
@@ -181,9 +181,13 @@ def format_comparison(comparison: Comparison, only_flagged: bool = False) -> str
         relative = "" if d.relative is None else (
             "new" if d.relative == float("inf") else format_ratio(d.relative))
         delta = "" if d.delta is None else format_metric(d.delta, d.unit)
+        base_unit, _, cand_unit = d.unit.partition(" vs ")
+        if cand_unit:  # different units on the two sides: each shown in its own
+            delta = f"({d.unit}: not compared)"
         mark = "!" if d.flagged else " "
-        lines.append(f"{mark} {d.name:<{width}}  {_cell(d.baseline, d.unit):>20}  "
-                     f"{_cell(d.candidate, d.unit):>20}  {delta:>20}  {relative:>8}")
+        lines.append(f"{mark} {d.name:<{width}}  {_cell(d.baseline, base_unit):>20}  "
+                     f"{_cell(d.candidate, cand_unit or base_unit):>20}  {delta:>20}  "
+                     f"{relative:>8}")
     lines.append(f"{len(comparison.flagged)} of {len(comparison.deltas)} metric(s) outside "
                  f"tolerance")
     if comparison.same_scenario_and_seed:
