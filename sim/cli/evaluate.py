@@ -196,17 +196,19 @@ class _Run:
     def lines(self, first: int, lines: list[bytes], position: Any) -> None:
         """JSON Lines from line `first` on: the typed road, or else the strict one."""
         evaluate_line, append = self.evaluate_line, self.batch.append
+        fast = 0
         for number, line in enumerate(lines, first):
             try:
                 text = evaluate_line(line)
             except Exception:  # the strict road reports it
                 text = None
             if text is not None:
-                self.total += 1
+                fast += 1
                 append(text)
             elif line.strip():  # blank lines are no case
                 position.line = number
                 self.strict(self.decode_line(line, position.source, number), position)
+        self.total += fast
         self.flush()
 
     def flush(self) -> None:

@@ -107,6 +107,7 @@ _decode = msgspec.json.Decoder(CaseIn).decode
 _astuple = msgspec.structs.astuple
 _DecodeErrors = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 _NULL = b"null"
+_ZERO_TEXTS = frozenset(("0", "0.0", "0.00", "0.000"))  # the usual balance: 0 in any currency
 
 
 class _Reject(Exception):
@@ -147,7 +148,8 @@ def _build(raw: CaseIn, key_count: int, catalog: Catalog) -> tuple:
     tenant, keys = _tenant(tenant_in, catalog, digits)
     request_fields = _astuple(request_in)
     request = _request(request_fields, tenant, catalog)
-    keys += 15 - fields.count(UNSET) - request_fields.count(UNSET)
+    # only the optional fields (after the first three of each) can be UNSET
+    keys += 15 - fields[3:].count(UNSET) - request_fields[3:].count(UNSET)
     if keys != key_count:
         raise _Reject  # a repeated key (or a colon inside a string)
     return (case_id, currency, digits, rounding, catalog, tenant, request)
@@ -176,18 +178,21 @@ def _tenant(raw: TenantIn, catalog: Catalog, digits: int) -> tuple[Tenant, int]:
         incidents = ()
     elif incidents and not catalog.services.keys() >= set(incidents):
         raise _Reject
-    balance = 0 if balance_text is None or balance_text is UNSET else _balance(balance_text,
-                                                                             digits)
+    if balance_text is None or balance_text is UNSET or balance_text in _ZERO_TEXTS:
+        balance = 0
+    else:
+        balance = _balance(balance_text, digits)
     if balance < 0:
         raise _Reject
-    keys = 9 - fields.count(UNSET)
+    keys = 9 - fields[6:].count(UNSET)
     subscriptions = []
     plans, add_ons = catalog.plans, catalog.add_ons
     for entry in entries:
         subscription, entry_keys = _subscription(entry, domain, plans, add_ons)
         subscriptions.append(subscription)
         keys += entry_keys
-    if len({subscription.subscription_id for subscription in subscriptions}) != len(entries):
+    if len(entries) > 1 and len({subscription.subscription_id
+                                 for subscription in subscriptions}) != len(entries):
         raise _Reject
     tenant = Tenant(tenant_id, domain, country, account, method, subscriptions, balance,
                     pending if pending is True else False, frozenset(incidents))
@@ -211,7 +216,7 @@ def _subscription(raw: SubscriptionIn, tenant_domain: str, plans: Mapping, known
         status = "active"
     elif status not in STATUSES:
         raise _Reject
-    keys = 14 - fields.count(UNSET)
+    keys = 14 - fields[7:].count(UNSET)
     refs = []
     if add_ons:
         for entry in add_ons:
@@ -236,9 +241,12 @@ def _subscription(raw: SubscriptionIn, tenant_domain: str, plans: Mapping, known
 def _request(fields: tuple, tenant: Tenant, catalog: Catalog) -> Request:
     kind, subscription_id, on, target, licenses, term, frequency, schedule = fields
     subscription = tenant.subscription(subscription_id)  # KeyError: rejected
-    anchor = subscription.anchor
-    if not MIN_YEAR <= on.year <= MAX_YEAR or not anchor <= on <= term_end(anchor,
-                                                                           subscription.term):
+    anchor, term_months = subscription.anchor, TERM_MONTHS[subscription.term]
+    # P-CAL-05: `on` within the term. A term of m months lasts at least 28m - 1 days, so
+    # a request at most 28m - 4 days after the anchor is inside it (no term_end call).
+    days = on.toordinal() - anchor.toordinal()
+    if (not MIN_YEAR <= on.year <= MAX_YEAR or days < 0
+            or (days > 28 * term_months - 4 and on > term_end(anchor, subscription.term))):
         raise _Reject
     if kind == "change":
         return _change(fields, subscription, tenant.billing_account, catalog)
