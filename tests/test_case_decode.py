@@ -257,3 +257,41 @@ def test_lines_keep_their_numbers_across_small_batches(tmp_path, monkeypatch):
     assert records[3]["error"].startswith(f"{path}:7: invalid JSON")
     assert out.splitlines()[2] == strict_line(good[1])
     assert "5 case(s), 3 verdict(s), 2 error(s)" in err
+
+
+@pytest.mark.parametrize("balance", ["0", "0.0", "0.00", "0.000", "-0", "00", "0e0",
+                                     "0.001", "12.5"])
+@pytest.mark.parametrize("currency", ["USD", "JPY", "KWD"])
+def test_balance_shortcuts_render_as_strictly(balance, currency):
+    """The zero-balance shortcut of the fast road: every spelling either is declined or
+    gives the strict road's bytes (USD 2, JPY 0, KWD 3 minor digits)."""
+    case = make_case(tenant={"unpaid_balance": balance})
+    case["currency"] = currency
+    line = as_line(case)
+    fast = evaluate_line(line)
+    assert fast is None or fast == strict_line(line), (balance, currency)
+
+
+@pytest.mark.parametrize(("term", "frequency"), [("P1M", "monthly"), ("P1Y", "annual"),
+                                                 ("P3Y", "triennial")])
+@pytest.mark.parametrize("anchor", ["2026-01-31", "2024-02-29", "2027-02-28", "2026-03-01"])
+def test_requests_around_the_term_end_render_as_strictly(term, frequency, anchor):
+    """P-CAL-05: the fast road's cheap in-term day count must agree with the strict road
+    on the last day of the term and the day after it (the shortest term is 28 days)."""
+    from datetime import date, timedelta
+
+    start = date.fromisoformat(anchor)
+    months = {"P1M": 1, "P1Y": 12, "P3Y": 36}[term]
+    year, month0 = divmod(start.month - 1 + months, 12)
+    import calendar as stdlib_calendar
+
+    last_day = stdlib_calendar.monthrange(start.year + year, month0 + 1)[1]
+    end = date(start.year + year, month0 + 1, min(start.day, last_day)) - timedelta(days=1)
+    for on in (end - timedelta(days=1), end, end + timedelta(days=1)):
+        case = make_case(subscription={"anchor": anchor, "term": term,
+                                       "billing_frequency": frequency},
+                         request={"on": on.isoformat(), "term": term,
+                                  "billing_frequency": frequency})
+        line = as_line(case)
+        fast = evaluate_line(line)
+        assert fast is None or fast == strict_line(line), (anchor, term, on)
