@@ -111,3 +111,32 @@ def test_memory_estimate_allows_ten_million_by_default_on_24_gib():
     assert estimate_peak_bytes(10_000_000) == BASE_BYTES + 10_000_000 * BYTES_PER_TENANT
     assert estimate_peak_bytes(10_000_000) < 0.75 * 24 * 2**30
     assert default_limit() > 0
+
+
+def test_a_run_restores_the_callers_garbage_collection_settings():
+    """simulate() raises the collection threshold and freezes its own objects at the
+    end; afterwards the caller's threshold is back and the caller's frozen objects are
+    still frozen (none of the run's stay frozen)."""
+    import gc
+
+    from sim.fleet.runner import simulate
+    from sim.fleet.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIOS / "baseline.toml",
+                             ["run.tenants=200", "run.horizon_days=30"])
+    before_threshold = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    simulate(scenario)  # the run's own objects are moved unwalked, never left frozen
+    assert gc.get_threshold() == before_threshold
+    assert gc.get_freeze_count() == 0
+    keep = [object() for _ in range(10)]
+    gc.freeze()  # the caller freezes objects of its own: the run must not unfreeze them
+    frozen = gc.get_freeze_count()
+    try:
+        simulate(scenario)
+        assert gc.get_threshold() == before_threshold
+        # still frozen (some frozen objects may have been freed meanwhile, none added)
+        assert 0 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
+    assert keep

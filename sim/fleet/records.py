@@ -230,7 +230,12 @@ class Recorder:
                                                     population_columns, fmt, chunk_rows)
 
     def add(self, table: str, row: tuple) -> None:
-        self.tables[table].append(row)
+        # TableWriter.append inlined: one call per row on the simulation's hot path.
+        writer = self.tables[table]
+        rows = writer.rows
+        rows.append(row)
+        if len(rows) >= writer.chunk_rows:
+            writer.flush()
 
     def close(self) -> dict[str, int]:
         for writer in self.tables.values():
