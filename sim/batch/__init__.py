@@ -8,6 +8,7 @@ Looks down at :mod:`sim.fleet` and :mod:`sim.report` (never the other way round)
 - :mod:`.stats` and :mod:`.compare`: Student-t intervals, Welch's test, Holm's correction;
 - :mod:`.sweep` and :mod:`.tables`: grids of variations, resumable, as one tidy table;
 - :mod:`.capacity` and :mod:`.peak`: the capacity search and peak-period metrics;
-- :mod:`.distributions`: service-time distributions (to be wired into the scenario);
+- :mod:`.distributions`: re-exports :mod:`sim.fleet.distributions` (service-time
+  distributions, which the fleet itself uses);
 - :mod:`.render`: the report of a replication set.
 """

@@ -77,7 +77,6 @@ class InvariantMonitor:
                  digits: int, policy: RoundingPolicy, terms: BillingTerms) -> None:
         self.report = report
         self.catalog = catalog
-        self.scale = 10**digits
         self.per_unit = policy.per_unit
         self.terms = terms
         self._excess: dict[str, dict[str, int]] = {}  # over-assignment when first seen
