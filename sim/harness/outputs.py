@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from ..fleet.records import write_atomic
+
 __all__ = ["OutputError", "atomic_text", "prepare_out_dir", "write_junit", "write_report"]
 
 REPORT_ROWS = 50  # disagreements shown on the HTML page
@@ -24,13 +26,8 @@ class OutputError(ValueError):
 
 
 def atomic_text(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it into place."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """Write `text` (UTF-8) beside `path` and rename it into place (sim.fleet.records)."""
+    write_atomic(path, text.encode("utf-8"))
 
 
 def prepare_out_dir(path: Path, tool: str, marker: str = "summary.json"

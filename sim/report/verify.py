@@ -10,7 +10,6 @@ file. With ``check=False`` (``--no-verify``) only the path containment is enforc
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..fleet.records import file_sha256  # one hash for writing and checking
 from .records import RunError
 
 __all__ = ["VerifiedTable", "file_sha256", "read_manifest", "verify_tables"]
@@ -64,14 +64,6 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
         if not isinstance(value, kind) or isinstance(value, bool):
             raise RunError(f"{path}: field {key!r} is missing or not a {kind.__name__}")
     return manifest
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_inside(directory: Path, relative: Any, where: str) -> Path:
