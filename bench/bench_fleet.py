@@ -64,6 +64,9 @@ def _events_processed(env) -> int:
 
 
 def _run_model(tenants: int, records: bool, overrides: list[str]) -> dict:
+    from sim.fleet.allocator import prefer_system_allocator
+
+    prefer_system_allocator()  # as `planshift run` does
     from sim.fleet.runner import run_scenario, simulate
     from sim.fleet.scenario import load_scenario
 

@@ -17,6 +17,9 @@ from .common import (
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..fleet.allocator import prefer_system_allocator
+
+    prefer_system_allocator()  # before pyarrow is imported (peak RSS, issue 11)
     from ..fleet.outdir import OutputError
     from ..fleet.runner import run_scenario
     from ..fleet.sizing import MemoryLimitError, check_memory, parse_size

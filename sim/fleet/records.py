@@ -2,7 +2,11 @@
 
 The simulation hands plain tuples to a :class:`Recorder`; each table buffers a chunk of
 rows and writes it as a Parquet row group (or CSV lines), so memory does not grow with
-the fleet. Money columns are integer minor units plus a decimal text twin built when the
+the fleet. Rows are turned into compact Arrow columns every :data:`BATCH_ROWS` rows
+(a buffered tuple row costs several times its Arrow form), and the chunk's row group is
+encoded, compressed and written by one background thread (Arrow releases the GIL
+there), so the simulation goes on meanwhile (issue 11). The bytes are those of writing
+each chunk at once: a chunk's batches are combined into contiguous columns first. Money columns are integer minor units plus a decimal text twin built when the
 chunk is written (P-MONEY-01: never a binary float): each line's amount as a fixed-point
 string with the minor unit of that line's own ``currency`` column (P-MONEY-02; a run
 bills several currencies, issue 12: "7.20" USD, "1080" JPY), so a table of money has a
@@ -16,7 +20,9 @@ import csv
 import hashlib
 import json
 import os
+from collections import deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -106,16 +112,70 @@ def _decimal_text(minor: pa.Array, currencies: pa.Array) -> pa.Array:
     return text
 
 
+BATCH_ROWS = 8_192  # rows per Arrow batch; a chunk (row group) is a whole number of them
+MAX_PENDING = 2  # chunks handed to the background writer and not yet written, at most
+
+
+class BackgroundWriter:
+    """One thread that runs a recorder's writes in the order given (issue 11).
+
+    At most :data:`MAX_PENDING` writes wait at any time (memory stays bounded when the
+    disk is slower than the simulation). A failed write re-raises in the caller at the
+    next :meth:`submit` or at :meth:`drain`, so an error is never lost.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planshift-records")
+        self._pending: deque[Future] = deque()
+
+    def submit(self, work: Any, *args: Any) -> None:
+        while len(self._pending) >= MAX_PENDING:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(work, *args))
+
+    def drain(self) -> None:
+        """Wait for every write; the first failure is raised (the others are dropped)."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            for future in self._pending:
+                future.cancel()
+            self._pending.clear()
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Inline:
+    """:class:`BackgroundWriter`'s interface, run at once in the caller (CSV, tests)."""
+
+    @staticmethod
+    def submit(work: Any, *args: Any) -> None:
+        work(*args)
+
+    @staticmethod
+    def drain() -> None:
+        pass
+
+    @staticmethod
+    def shutdown() -> None:
+        pass
+
+
 class TableWriter:
     """Buffers rows of one table and writes them in chunks (Parquet row groups or CSV)."""
 
     def __init__(self, path: Path, columns: Sequence[tuple[str, Any]], fmt: str,
-                 chunk_rows: int = 65_536) -> None:
+                 chunk_rows: int = 65_536, background: Any = None) -> None:
         self.path = path
         self.columns = tuple(columns)
         self.names = [name for name, _ in self.columns]
         self.fmt = fmt
         self.chunk_rows = chunk_rows
+        # Rows become an Arrow batch every `batch_rows`; a chunk is whole batches.
+        self.batch_rows = BATCH_ROWS if chunk_rows % BATCH_ROWS == 0 else chunk_rows
+        self.background = background or _Inline()
         self.schema = _arrow_schema(self.columns)
         self._currency = self.names.index("currency") if "currency" in self.names else -1
         # A buffered row as an Arrow struct: money as its int64 minor units, prices as text.
@@ -124,30 +184,51 @@ class TableWriter:
                      else kind) for name, kind in self.columns])
         self._price_positions = [n for n, (_, kind) in enumerate(self.columns) if kind == PRICE]
         self.rows: list[tuple] = []
+        self._batches: list[pa.RecordBatch] = []  # the chunk so far, as Arrow batches
+        self._batched = 0  # rows in _batches
         self.count = 0
         self._writer: Any = None
         self._csv: Any = None
 
     def append(self, row: tuple) -> None:
         self.rows.append(row)
-        if len(self.rows) >= self.chunk_rows:
-            self.flush()
+        if len(self.rows) >= self.batch_rows:
+            self.batch()
 
     def write_columns(self, data: Mapping[str, Any]) -> None:
         """Write a chunk given as columns (used for the population table)."""
-        self._write_table(pa.table({name: data[name] for name in self.names},
-                                   schema=self.schema))
+        table = pa.table({name: data[name] for name in self.names}, schema=self.schema)
+        self.count += table.num_rows
+        self.background.submit(self._write_table, table)
+
+    def batch(self) -> None:
+        """The buffered rows as one Arrow batch; a full chunk goes to the writer."""
+        if self.rows:
+            rows, self.rows = self.rows, []
+            for position in self._price_positions:
+                rows = [(*row[:position], _price_text(row[position]), *row[position + 1:])
+                        for row in rows]
+            # Rows to columns in one call: pyarrow reads the tuples as values of a struct.
+            self._batches.append(
+                pa.RecordBatch.from_struct_array(pa.array(rows, self._row_type)))
+            self._batched += len(rows)
+        if self._batched >= self.chunk_rows:
+            self.flush()
 
     def flush(self) -> None:
-        if not self.rows:
+        """Write the buffered rows as one chunk (a Parquet row group), in the background."""
+        if self.rows:
+            self.batch()  # the rows as a last batch; a full chunk is written from there
+        if not self._batches:
             return
-        rows, self.rows = self.rows, []
-        for position in self._price_positions:
-            rows = [(*row[:position], _price_text(row[position]), *row[position + 1:])
-                    for row in rows]
-        # Rows to columns in one call: pyarrow reads the tuples as values of a struct.
-        batch = pa.RecordBatch.from_struct_array(pa.array(rows, self._row_type))
-        del rows
+        batches, self._batches, self._batched = self._batches, [], 0
+        self.count += sum(len(batch) for batch in batches)
+        self.background.submit(self._write_batches, batches)
+
+    def _write_batches(self, batches: list[pa.RecordBatch]) -> None:
+        # Contiguous columns, as if the chunk had been converted at once: same bytes.
+        (batch,) = pa.Table.from_batches(batches).combine_chunks().to_batches()
+        del batches
         arrays = []
         for column, (_, kind) in zip(batch.columns, self.columns, strict=True):
             arrays.append(column)
@@ -156,7 +237,6 @@ class TableWriter:
         self._write_table(pa.Table.from_arrays(arrays, schema=self.schema))
 
     def _write_table(self, table: pa.Table) -> None:
-        self.count += table.num_rows
         if self.fmt == "parquet":
             if self._writer is None:
                 self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
@@ -171,7 +251,9 @@ class TableWriter:
             writer.writerow(_csv_value(value) for value in row)
 
     def close(self) -> None:
+        """Write what is buffered and close the file (after the background writes)."""
         self.flush()
+        self.background.drain()
         if self.fmt == "parquet":
             if self._writer is None:  # an empty table still gets a file with its schema
                 self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
@@ -219,27 +301,35 @@ class Recorder:
         self.fmt = fmt
         self.trace_enabled = trace
         self.tables: dict[str, TableWriter] = {}
+        # Parquet chunks are written by one background thread (in order, table by table);
+        # CSV conversion holds the GIL, so it is written in the caller.
+        self.background = BackgroundWriter() if fmt == "parquet" else _Inline()
         suffix = ".parquet" if fmt == "parquet" else ".csv"
         for name, columns in SCHEMAS.items():
             if name == "trace" and not trace:
                 continue
             self.tables[name] = TableWriter(directory / f"{name}{suffix}", columns, fmt,
-                                            chunk_rows)
+                                            chunk_rows, self.background)
         if population_columns:
             self.tables["population"] = TableWriter(directory / f"population{suffix}",
-                                                    population_columns, fmt, chunk_rows)
+                                                    population_columns, fmt, chunk_rows,
+                                                    self.background)
 
     def add(self, table: str, row: tuple) -> None:
         # TableWriter.append inlined: one call per row on the simulation's hot path.
         writer = self.tables[table]
         rows = writer.rows
         rows.append(row)
-        if len(rows) >= writer.chunk_rows:
-            writer.flush()
+        if len(rows) >= writer.batch_rows:
+            writer.batch()
 
     def close(self) -> dict[str, int]:
-        for writer in self.tables.values():
-            writer.close()
+        """Write every buffered row, wait for the background writes, close the files."""
+        try:
+            for writer in self.tables.values():  # one table's last chunk at a time:
+                writer.close()  # the simulation's memory is still held (peak RSS)
+        finally:
+            self.background.shutdown()
         return {name: writer.count for name, writer in self.tables.items()}
 
     def files(self) -> dict[str, Path]:

@@ -1,0 +1,116 @@
+"""The record writer (issue 11): Arrow batches, background writes, the allocator.
+
+Expected bytes come from pyarrow's own writer called directly, one row group per chunk,
+so the batching and the background thread are checked against what a plain write of the
+same rows gives.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sim.fleet import records
+from sim.fleet.records import BATCH_ROWS, Recorder
+from sim.fleet.rows import CapacityRow
+
+
+def _capacity_rows(count: int) -> list[tuple]:
+    return [CapacityRow(n * 0.5, n % 97, n % 5) for n in range(count)]
+
+
+@pytest.mark.parametrize("count", [0, 1, BATCH_ROWS - 1, 2 * BATCH_ROWS,
+                                   2 * BATCH_ROWS + 3, 5 * BATCH_ROWS + 17])
+def test_batched_background_bytes_equal_a_direct_write(tmp_path, count):
+    """chunk_rows = 2 batches: the file is byte for byte what writing each chunk of rows
+    at once with pyarrow gives (same row groups, same encoding)."""
+    chunk = 2 * BATCH_ROWS
+    recorder = Recorder(tmp_path, "parquet", chunk_rows=chunk)
+    rows = _capacity_rows(count)
+    for row in rows:
+        recorder.add("capacity", row)
+    assert recorder.close()["capacity"] == count
+
+    schema = pa.schema([("at", pa.float64()), ("queue_length", pa.int64()),
+                        ("busy_workers", pa.int64())])
+    expected = tmp_path / "expected.parquet"
+    writer = pq.ParquetWriter(expected, schema, compression="zstd")
+    for begin in range(0, count, chunk):
+        part = rows[begin:begin + chunk]
+        writer.write_table(pa.table({"at": [r[0] for r in part],
+                                     "queue_length": [r[1] for r in part],
+                                     "busy_workers": [r[2] for r in part]}, schema=schema))
+    writer.close()
+    written = tmp_path / "capacity.parquet"
+    assert written.read_bytes() == expected.read_bytes()
+    assert pq.ParquetFile(written).num_row_groups == -(-count // chunk)
+
+
+def test_a_failed_background_write_is_raised_at_close(tmp_path, monkeypatch):
+    """A write that fails in the background thread is not lost: close() raises it."""
+    def broken(self, table):
+        raise OSError("disk full (test)")
+
+    monkeypatch.setattr(records.TableWriter, "_write_table", broken)
+    recorder = Recorder(tmp_path, "parquet", chunk_rows=BATCH_ROWS)
+    with pytest.raises(OSError, match="disk full"):
+        for row in _capacity_rows(3 * BATCH_ROWS):
+            recorder.add("capacity", row)
+        recorder.close()
+
+
+def test_pending_background_writes_are_bounded(monkeypatch):
+    """At most MAX_PENDING writes wait: a further submit waits for the oldest."""
+    import threading
+
+    gate = threading.Event()
+    started = []
+    writer = records.BackgroundWriter()
+    try:
+        for n in range(records.MAX_PENDING):
+            writer.submit(lambda n=n: (started.append(n), gate.wait(5)))
+        done = threading.Event()
+
+        def submit_one_more():
+            writer.submit(lambda: None)
+            done.set()
+
+        thread = threading.Thread(target=submit_one_more)
+        thread.start()
+        assert not done.wait(0.2), "a third write was queued while two were pending"
+        gate.set()
+        assert done.wait(5)
+        thread.join()
+        writer.drain()
+    finally:
+        gate.set()
+        writer.shutdown()
+    assert started == list(range(records.MAX_PENDING))
+
+
+def _pool_in_child(env: dict[str, str]) -> list[str]:
+    code = ("import os, sys; from sim.fleet.allocator import prefer_system_allocator; "
+            "prefer_system_allocator(); import pyarrow as pa; "
+            "print(pa.default_memory_pool().backend_name); "
+            "print(os.environ.get('ARROW_DEFAULT_MEMORY_POOL', '-'))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    return out.split()
+
+
+def test_system_allocator_is_chosen_and_the_environment_restored():
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    assert _pool_in_child(env) == ["system", "-"]
+
+
+def test_the_users_allocator_choice_wins():
+    env = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": "jemalloc"}
+    backend, variable = _pool_in_child(env)
+    assert variable == "jemalloc"
+    assert backend in ("jemalloc", "mimalloc", "system")  # jemalloc if built in
+    assert backend != "system"
