@@ -6,8 +6,10 @@ the fleet. Rows are turned into compact Arrow columns every :data:`BATCH_ROWS` r
 (a buffered tuple row costs several times its Arrow form), and the chunk's row group is
 encoded, compressed and written by one background thread (Arrow releases the GIL
 there), so the simulation goes on meanwhile (issue 11). The bytes are those of writing
-each chunk at once: a chunk's batches are combined into contiguous columns first. Money columns are integer minor units plus a decimal text twin built when the
-chunk is written (P-MONEY-01: never a binary float): each line's amount as a fixed-point
+each chunk at once: a chunk's batches are combined into contiguous columns first.
+
+Money columns are integer minor units plus a decimal text twin built when the chunk is
+written (P-MONEY-01: never a binary float): each line's amount as a fixed-point
 string with the minor unit of that line's own ``currency`` column (P-MONEY-02; a run
 bills several currencies, issue 12: "7.20" USD, "1080" JPY), so a table of money has a
 ``currency`` column.
