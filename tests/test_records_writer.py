@@ -114,3 +114,28 @@ def test_the_users_allocator_choice_wins():
     assert variable == "jemalloc"
     assert backend in ("jemalloc", "mimalloc", "system")  # jemalloc if built in
     assert backend != "system"
+
+
+def test_population_builds_domain_objects_in_their_field_order():
+    """sim.fleet.population builds Subscription and Tenant positionally (hot path): their
+    fields must stay in this order, or tenants would get the wrong attributes."""
+    from dataclasses import fields
+
+    from sim.rules.domain import Subscription, Tenant
+
+    assert [f.name for f in fields(Subscription)] == [
+        "subscription_id", "plan", "domain", "licenses", "assigned", "term",
+        "billing_frequency", "anchor", "status", "provisioned", "add_ons",
+        "change_in_progress", "eligible_for_change", "other_problem", "customised_users"]
+    assert [f.name for f in fields(Tenant)] == [
+        "tenant_id", "domain", "country", "billing_account", "payment_method",
+        "subscriptions", "unpaid_balance", "credit_check_pending", "open_incidents",
+        "currency"]
+
+
+def test_capacity_rows_are_in_the_schema_order(tmp_path):
+    """The engine records capacity rows as plain tuples: (at, queue, busy) by the schema."""
+    from sim.fleet.rows import columns_of
+
+    assert [name for name, _ in columns_of(CapacityRow)] == ["at", "queue_length",
+                                                            "busy_workers"]

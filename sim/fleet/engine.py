@@ -38,7 +38,7 @@ from .life import CreditCheckLife, LifeRates
 from .monitor import InvariantMonitor
 from .observe import resolve_hooks
 from .population import Population, TenantExtras
-from .rows import CapacityRow, ChangeRow, TraceRow, ViolationRow, change_row_tuple
+from .rows import ChangeRow, TraceRow, ViolationRow, change_row_tuple
 from .scenario import Duration, Scenario
 from .streams import TenantStream, python_stream, tenant_keys, tenant_stream, tenant_uniforms
 
@@ -194,8 +194,10 @@ class FleetEngine:
     # ------------------------------------------------------------------ plumbing
 
     def capacity_row(self) -> None:
-        self.recorder.add("capacity", CapacityRow(self.env.now, len(self.workers.queue),
-                                                  self.workers.count))
+        # A plain tuple in CapacityRow's field order: three rows per switch, and a
+        # NamedTuple's constructor is a Python call (issue 11).
+        workers = self.workers
+        self.recorder.add("capacity", (self.env.now, len(workers.queue), len(workers.users)))
 
     def trace(self, request_id: str, event: str, detail: str = "") -> None:
         self.recorder.add("trace", TraceRow(self.env.now, request_id, event, detail))

@@ -57,6 +57,9 @@ def _choice(rng: np.random.Generator, weights: dict[str, float], keys: tuple[str
     return rng.choice(len(keys), size=size, p=p).astype(np.int16)
 
 
+_NO_INCIDENTS: frozenset[str] = frozenset()
+
+
 @dataclass(slots=True)
 class TenantExtras:
     """Simulation-only attributes of a tenant that the rules layer does not read."""
@@ -120,7 +123,14 @@ class Population:
         anchors = self._anchors
         add_ons_catalog = self.catalog.add_ons
         names, pool = self.names, len(self.names)
+        plan_ids, add_on_ids = self.plan_ids, self.add_on_ids
+        countries = self.countries
+        fixed = self.scenario.run.currency
+        # Per country code: its billing currency (issue 12), looked up once per call.
+        currencies = [self.catalog.currency_of(country) if fixed == "local" else fixed
+                      for country in countries]
         result = []
+        append = result.append
         for (index, plan_code, term_code, offset, add_on, provisioning, licenses, assigned,
              frequency_code, not_eligible, other_problem, customised, duplicate,
              duplicate_licenses, country, account, payment, unpaid, credit_check_pending,
@@ -128,52 +138,29 @@ class Population:
                 self.index[at].tolist(), *(c[key][at].tolist() for key in MATERIALISED),
                 strict=True):
             domain = f"{names[index % pool]}-{index:x}.example"
-            plan = self.plan_ids[plan_code]
+            plan = plan_ids[plan_code]
             term = TERMS[term_code]
+            frequency = FREQUENCIES[frequency_code]
             anchor = anchors.get(offset)
             if anchor is None:
                 anchor = anchors[offset] = start + timedelta(days=offset)
             add_ons = []
             if add_on >= 0:
-                add_on_id = self.add_on_ids[add_on]
+                add_on_id = add_on_ids[add_on]
                 add_ons.append(AddOnRef(add_on_id, add_ons_catalog[add_on_id].blocks_change))
-            primary = Subscription(
-                subscription_id=f"s-{index:07d}-1",
-                plan=plan,
-                domain=domain,
-                licenses=licenses,
-                assigned=assigned,
-                term=term,
-                billing_frequency=FREQUENCIES[frequency_code],
-                anchor=anchor,
-                status="provisioning" if provisioning > 0 else "active",
-                provisioned=provisioning == 0,
-                add_ons=add_ons,
-                eligible_for_change=not not_eligible,
-                other_problem=other_problem,
-                customised_users=customised,
-            )
-            subscriptions = [primary]
+            # Positional: the field order of sim.rules.domain.Subscription and Tenant.
+            subscriptions = [Subscription(
+                f"s-{index:07d}-1", plan, domain, licenses, assigned, term, frequency,
+                anchor, "provisioning" if provisioning > 0 else "active", provisioning == 0,
+                add_ons, False, not not_eligible, other_problem, customised)]
             if duplicate:
                 subscriptions.append(Subscription(
-                    subscription_id=f"s-{index:07d}-2", plan=plan, domain=domain,
-                    licenses=duplicate_licenses, assigned=duplicate_licenses, term=term,
-                    billing_frequency=primary.billing_frequency, anchor=anchor))
-            tenant = Tenant(
-                tenant_id=f"t-{index:07d}",
-                domain=domain,
-                country=self.countries[country],
-                billing_account=ACCOUNTS[account],
-                payment_method=PAYMENTS[payment],
-                subscriptions=subscriptions,
-                unpaid_balance=unpaid,
-                credit_check_pending=credit_check_pending,
-                currency=(self.catalog.currency_of(self.countries[country])  # issue 12
-                          if self.scenario.run.currency == "local"
-                          else self.scenario.run.currency),
-            )
-            result.append((tenant, TenantExtras(index, data_gb, wire_international,
-                                                provisioning)))
+                    f"s-{index:07d}-2", plan, domain, duplicate_licenses, duplicate_licenses,
+                    term, frequency, anchor))
+            append((Tenant(f"t-{index:07d}", domain, countries[country], ACCOUNTS[account],
+                           PAYMENTS[payment], subscriptions, unpaid, credit_check_pending,
+                           _NO_INCIDENTS, currencies[country]),
+                    TenantExtras(index, data_gb, wire_international, provisioning)))
         return result
 
     def rows(self, chunk_size: int = CHUNK) -> Iterator[dict[str, list | np.ndarray]]:
