@@ -110,6 +110,13 @@ _NULL = b"null"
 _ZERO_TEXTS = frozenset(("0", "0.0", "0.00", "0.000"))  # the usual balance: 0 in any currency
 
 
+# P-CAL-05: the (term, billing frequency) pairs whose cycles divide the term, as one set.
+_TERM_FREQUENCIES = frozenset(
+    (term, frequency) for term, term_months in TERM_MONTHS.items()
+    for frequency, months in BILLING_FREQUENCY_MONTHS.items()
+    if months <= term_months and term_months % months == 0)
+
+
 class _Reject(Exception):
     """Not vouched for: the caller takes the strict road (which names the error)."""
 
@@ -204,14 +211,10 @@ def _subscription(raw: SubscriptionIn, tenant_domain: str, plans: Mapping, known
     fields = _astuple(raw)
     (subscription_id, plan, licenses, assigned, term, frequency, anchor, domain, status,
      provisioned, add_ons, in_progress, eligible, other) = fields
-    if (not subscription_id or plan not in plans or term not in TERM_MONTHS
-            or frequency not in BILLING_FREQUENCY_MONTHS
+    if (not subscription_id or plan not in plans or (term, frequency) not in _TERM_FREQUENCIES
             or not 1 <= licenses <= MAX_LICENSES or not 0 <= assigned <= MAX_LICENSES
             or not MIN_YEAR <= anchor.year <= MAX_YEAR):
-        raise _Reject
-    months, term_months = BILLING_FREQUENCY_MONTHS[frequency], TERM_MONTHS[term]
-    if months > term_months or term_months % months:
-        raise _Reject  # P-CAL-05
+        raise _Reject  # (term, frequency): known, and P-CAL-05
     if status is None or status is UNSET:
         status = "active"
     elif status not in STATUSES:
@@ -275,11 +278,8 @@ def _change(fields: tuple, subscription: Subscription, account: str, catalog: Ca
         raise _Reject  # R-PATH-01/02
     term = _or(term, subscription.term)
     frequency = _or(frequency, subscription.billing_frequency)
-    if term not in TERM_MONTHS or frequency not in BILLING_FREQUENCY_MONTHS:
-        raise _Reject
-    months, term_months = BILLING_FREQUENCY_MONTHS[frequency], TERM_MONTHS[term]
-    if months > term_months or term_months % months:
-        raise _Reject  # P-CAL-05
+    if (term, frequency) not in _TERM_FREQUENCIES:
+        raise _Reject  # unknown, or P-CAL-05
     schedule = _or(schedule, "now")
     if schedule not in SCHEDULES or (schedule == "renewal" and account != "MCA"):
         raise _Reject  # R-AUTO-02

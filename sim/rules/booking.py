@@ -25,6 +25,9 @@ class BookedLine(NamedTuple):
     late: bool  # INV-07 / P-TIME-03: a change credit invoiced > 30 days after the change
 
 
+_new_tuple = tuple.__new__
+
+
 def book_line(line: Line, billing_account: str, payment_method: str, country: str,
               changed_on: date, terms: BillingTerms = DEFAULT_TERMS,
               international: bool = False) -> BookedLine:
@@ -33,4 +36,6 @@ def book_line(line: Line, billing_account: str, payment_method: str, country: st
     invoiced = invoice_date(line, billing_account, terms)
     cash = cash_date(line, invoiced, billing_account, payment_method, country, international,
                      terms)
-    return BookedLine(line, invoiced, cash, late_credit(line, invoiced, changed_on, terms))
+    # tuple.__new__: a NamedTuple without its Python-level constructor (hot path)
+    return _new_tuple(BookedLine, (line, invoiced, cash,
+                                   late_credit(line, invoiced, changed_on, terms)))
