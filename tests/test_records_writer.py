@@ -139,3 +139,42 @@ def test_capacity_rows_are_in_the_schema_order(tmp_path):
 
     assert [name for name, _ in columns_of(CapacityRow)] == ["at", "queue_length",
                                                             "busy_workers"]
+
+
+def test_hex_texts_match_python_formatting():
+    """The domains' hex part, built from buffers, equals format(v, "x") (by the stdlib)."""
+    import numpy as np
+
+    from sim.fleet.population import _hex_texts
+
+    values = [0, 1, 9, 10, 15, 16, 255, 256, 4095, 65_535, 1_000_000, 9_999_999,
+              10_000_000, 2**31 - 1, 2**32, 2**48 + 5, 2**63 - 1]
+    assert _hex_texts(np.array(values, dtype=np.int64)).to_pylist() == [
+        format(v, "x") for v in values]
+    assert _hex_texts(np.array([], dtype=np.int64)).to_pylist() == []
+
+
+def test_population_record_identifiers_past_seven_digits():
+    """Tenant ids pad to seven digits and grow past them, as f"t-{i:07d}" does; domains
+    and e-mails carry the hex index (checked against Python's own formatting)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from sim.fleet.population import generate_population
+    from sim.fleet.scenario import load_scenario
+    from sim.rules.catalog import builtin_catalog
+
+    root = Path(__file__).resolve().parents[1]
+    scenario = load_scenario(root / "sim/fleet/scenarios/baseline.toml", ["run.tenants=50"])
+    population = generate_population(scenario, builtin_catalog(), 2)
+    population.index = np.array([0, 7, 1_234_567, 9_999_999, 12_345_678] * 10,
+                                dtype=np.int64)
+    (columns,) = list(population.rows())
+    ids = columns["tenant_id"].to_pylist()
+    domains = columns["domain"].to_pylist()
+    for n, index in enumerate(population.index.tolist()):
+        name = population.names[index % len(population.names)]
+        assert ids[n] == f"t-{index:07d}"
+        assert domains[n] == f"{name}-{index:x}.example"
+        assert columns["admin_email"][n].as_py() == f"admin@{name}-{index:x}.example"

@@ -163,40 +163,52 @@ class Population:
                     TenantExtras(index, data_gb, wire_international, provisioning)))
         return result
 
-    def rows(self, chunk_size: int = CHUNK) -> Iterator[dict[str, list | np.ndarray]]:
-        """The population table in chunks of columns, for the record files.
+    def rows(self, chunk_size: int = CHUNK) -> Iterator[dict[str, Any]]:
+        """The population table in chunks of columns (Arrow arrays), for the record files.
 
-        Coded columns become strings by indexing an object array of their labels (one C
-        loop per column); only the per-tenant identifiers are formatted one by one. Object
-        arrays, not lists, go to pyarrow: its conversion of a list is much slower.
+        Built with Arrow's kernels and numpy, which run without the GIL: the record
+        writer calls this in its background thread while the simulation goes on (issue
+        11). Coded columns are their labels taken by code; identifiers are formatted by
+        kernels too (``t-`` and the zero-padded index; the index in hex for domains).
         """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         c = self.columns
         start = self.scenario.run.start
         labels = {
-            "account": _labels(ACCOUNTS), "sector": _labels(SECTORS),
-            "country": _labels(self.countries), "payment": _labels(PAYMENTS),
-            "plan": _labels(self.plan_ids), "term": _labels(TERMS),
-            "frequency": _labels(FREQUENCIES),
-            "add_on": _labels((*self.add_on_ids, "")),  # -1 (no add-on) is the last label
+            "account": ACCOUNTS, "sector": SECTORS, "country": self.countries,
+            "payment": PAYMENTS, "plan": self.plan_ids, "term": TERMS,
+            "frequency": FREQUENCIES,
+            "add_on": (*self.add_on_ids, ""),  # -1 (no add-on) is the last label
         }
-        names = _labels(self.names)
-        companies = _labels([name.replace("-", " ").title() for name in self.names])
+        texts = {key: pa.array(list(values), pa.string()) for key, values in labels.items()}
+        names = pa.array(self.names, pa.string())
+        companies = pa.array([name.replace("-", " ").title() for name in self.names],
+                             pa.string())
         offsets = c["anchor_offset"]
         first = int(offsets.min()) if self.size else 0
-        anchors = _labels([(start + timedelta(days=first + n)).isoformat()
-                           for n in range(int(offsets.max()) - first + 1 if self.size else 0)])
+        anchors = pa.array([(start + timedelta(days=first + n)).isoformat()
+                            for n in range(int(offsets.max()) - first + 1 if self.size else 0)],
+                           pa.string())
         for begin in range(0, self.size, chunk_size):
             end = min(begin + chunk_size, self.size)
             indices = self.index[begin:end]
-            pool = indices % len(self.names)
-            hexes = _labels(list(map("-{:x}.example".format, indices.tolist())))
-            domains = names[pool] + hexes
-            coded = {key: table[c[key][begin:end]] for key, table in labels.items()}
+            pool = pa.array(indices % len(self.names))
+            domains = pc.binary_join_element_wise(names.take(pool), "-", _hex_texts(indices),
+                                                  ".example", "")
+            coded = {}
+            for key, table in texts.items():
+                codes = c[key][begin:end]
+                if key == "add_on":
+                    codes = np.where(codes < 0, len(table) - 1, codes)
+                coded[key] = table.take(pa.array(codes))
+            digits = pc.utf8_lpad(pc.cast(pa.array(indices), pa.string()), 7, "0")
             yield {
-                "tenant_id": _labels(list(map("t-{:07d}".format, indices.tolist()))),
-                "company": companies[pool],
+                "tenant_id": pc.binary_join_element_wise("t-", digits, ""),
+                "company": companies.take(pool),
                 "domain": domains,
-                "admin_email": "admin@" + domains,
+                "admin_email": pc.binary_join_element_wise("admin@", domains, ""),
                 "billing_account": coded["account"],
                 "sector": coded["sector"],
                 "country": coded["country"],
@@ -204,7 +216,7 @@ class Population:
                 "plan": coded["plan"],
                 "term": coded["term"],
                 "billing_frequency": coded["frequency"],
-                "anchor": anchors[offsets[begin:end] - first],
+                "anchor": anchors.take(pa.array(offsets[begin:end] - first)),
                 "users": c["assigned"][begin:end],
                 "licenses": c["licenses"][begin:end],
                 "add_on": coded["add_on"],
@@ -219,11 +231,28 @@ class Population:
             }
 
 
-def _labels(values) -> np.ndarray:
-    """Strings as a numpy object array, to be indexed by a code column."""
-    array = np.empty(len(values), dtype=object)
-    array[:] = list(values)
-    return array
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _hex_texts(values: np.ndarray) -> Any:
+    """``format(v, "x")`` of each non-negative integer, as an Arrow string array built
+    from its buffers (numpy only, no Python loop per value)."""
+    import pyarrow as pa
+
+    count = len(values)
+    width = 16  # hex digits of a 64-bit value
+    unsigned = values.astype(np.uint64)
+    shifts = np.arange(width - 1, -1, -1, dtype=np.uint64) * np.uint64(4)
+    nibbles = (unsigned[:, None] >> shifts[None, :]) & np.uint64(15)
+    nonzero = nibbles != 0
+    # the first significant digit; "0" keeps its last digit
+    lead = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), width - 1)
+    keep = np.arange(width)[None, :] >= lead[:, None]
+    data = _HEX_DIGITS[nibbles[keep]]  # row by row, in order
+    ends = np.zeros(count + 1, dtype=np.int32)
+    np.cumsum(width - lead, out=ends[1:])
+    return pa.StringArray.from_buffers(count, pa.py_buffer(ends.tobytes()),
+                                       pa.py_buffer(data.tobytes()))
 
 
 def generate_population(scenario: Scenario, catalog: Catalog, digits: int,

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -202,6 +202,18 @@ class TableWriter:
         table = pa.table({name: data[name] for name in self.names}, schema=self.schema)
         self.count += table.num_rows
         self.background.submit(self._write_table, table)
+
+    def write_columns_later(self, rows: int, make: Callable[[], Iterable[Mapping[str, Any]]]
+                            ) -> None:
+        """Chunks of columns that the background writer makes and writes, `rows` in all
+        (the population's: built by Arrow kernels, which do not hold the GIL)."""
+        self.count += rows
+        self.background.submit(self._make_and_write, make)
+
+    def _make_and_write(self, make: Callable[[], Iterable[Mapping[str, Any]]]) -> None:
+        for data in make():
+            self._write_table(pa.table({name: data[name] for name in self.names},
+                                       schema=self.schema))
 
     def batch(self) -> None:
         """The buffered rows as one Arrow batch; a full chunk goes to the writer."""

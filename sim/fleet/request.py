@@ -31,6 +31,7 @@ from .rows import AttemptRow, ChangeRow
 
 __all__ = ["TERM_CHOICES", "ChangeRequests"]
 
+_new_tuple = tuple.__new__
 TERM_CHOICES = (("P1M", "monthly"), ("P1Y", "monthly"), ("P1Y", "annual"),
                 ("P3Y", "annual"), ("P3Y", "triennial"))
 
@@ -144,10 +145,11 @@ class ChangeRequests:
 
     def _attempt_row(self, row: ChangeRow, codes: list[str], action: str, delay: float
                      ) -> None:
-        self.recorder.add("attempts", AttemptRow(
+        # AttemptRow without its Python-level constructor (a row per attempt: hot).
+        self.recorder.add("attempts", _new_tuple(AttemptRow, (
             row.request_id, row.tenant_id, row.billing_account, row.sector, row.attempts,
             self.env.now, self.iso[self.today()], ";".join(codes), len(codes), action,
-            delay))
+            delay)))
 
     # ------------------------------------------------------------ automatic path
 

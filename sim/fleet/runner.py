@@ -85,14 +85,15 @@ def requesting_population(scenario: Scenario, catalog: Catalog, digits: int,
     """The tenants that request a change, the fleet drawn chunk by chunk.
 
     Each chunk's population records go to `recorder` (if it has the table) as it is
-    drawn and the tenants that request nothing are dropped, so peak memory grows with
-    the requesting tenants only (about a third of the fleet in the baseline)."""
+    drawn, made and written by the recorder's background writer while the next chunks
+    are drawn and simulated, and the tenants that request nothing are dropped, so peak
+    memory grows with the requesting tenants only (about a third of the fleet in the
+    baseline)."""
     table = getattr(recorder, "tables", {}).get("population") if recorder else None
     parts = []
     for chunk in population_chunks(scenario, catalog, digits):
         if table is not None:
-            for columns in chunk.rows():
-                table.write_columns(columns)
+            table.write_columns_later(chunk.size, chunk.rows)
         parts.append(chunk.requesting())
     return join(parts)
 
