@@ -40,13 +40,11 @@ class ChangeRequests:
     """Mixin of the fleet model: the change-request process and the automatic path."""
 
     def _change_request(self, index: int, materialised: tuple[Tenant, TenantExtras],
-                        target: int, direction: int, streams: Any):
+                        target_code: int, direction: int, streams: Any):
+        """One request's process, from its arrival to its outcome; the tenant's objects
+        are let go when its last open request ends (one frame per request: a saturated
+        fleet keeps many of them waiting)."""
         tenant, extras = self.tenant(index, materialised, streams)
-        yield from self._request(index, tenant, extras, target, direction)
-        self.release_tenant(index)
-
-    def _request(self, index: int, tenant: Tenant, extras: TenantExtras, target_code: int,
-                 direction: int):
         env = self.env
         subscription = tenant.subscriptions[0]
         plans = self.money(tenant.currency).plans  # priced in the tenant's currency
@@ -83,6 +81,7 @@ class ChangeRequests:
         else:
             row.path = "automatic"
             yield from self._automatic(tenant, extras, subscription, current, target, row)
+        self.release_tenant(index)
 
     def _attempt(self, tenant: Tenant, extras: TenantExtras, subscription: Subscription,
                  current: Plan, target: Plan, row: ChangeRow, seen: list[str]):
