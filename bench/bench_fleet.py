@@ -18,8 +18,16 @@ keeps (the model's events are fewer but each carries domain work).
     .venv/bin/python bench/bench_fleet.py --no-records --pin 0
     .venv/bin/python bench/bench_fleet.py --sizes 10000000 --no-reference --set capacity.workers=40
 
-Targets (one core): 100,000 tenants in at most 60 s with records written; 1,000,000
-tenants with peak RSS under 2 GB. On a busy machine the CPU-time figures are steadier.
+Targets (issue 11, records written): 100,000 tenants in at most 3 s; 1,000,000 in at
+most 30 s with peak RSS under 600 MiB; 10,000,000 complete with peak RSS under 2 GiB.
+Records are encoded and compressed by a background thread, so a run uses a second core
+for part of the time (CPU time can exceed wall time). On a busy machine the figures
+vary by about a tenth from run to run; run a size twice before believing a verdict.
+
+The baseline has 4 change workers, sized for 10,000 tenants: at 1,000,000 tenants the
+X, so the
+queue (requests in flight, each holding its tenant) grows all year. ``--set
+capacity.workers=4000`` keeps the baseline's workers per tenant at 10,000,000.
 """
 
 from __future__ import annotations
@@ -39,8 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "sim/fleet/scenarios" / "baseline.toml"
 HORIZON_DAYS = 365
 REFERENCE_TIMEOUTS_PER_YEAR = 16
-TARGET_SECONDS_100K = 60.0
-TARGET_RSS_MIB_1M = 2048.0
+# size -> (wall seconds at most, peak RSS MiB below); None: no target
+TARGETS = {100_000: (3.0, None), 1_000_000: (30.0, 600.0), 10_000_000: (None, 2048.0)}
 MINUTES_PER_DAY = 1440
 
 
@@ -178,13 +186,15 @@ def _report(result: dict) -> str:
             f"{pad}model/reference events/s: {events / wall / rate:.2f} end to end (wall), "
             f"{events / cpu / cpu_rate:.2f} (CPU), "
             f"{events / result['simulation_cpu'] / cpu_rate:.2f} in the simulation (CPU)")
-    if tenants == 100_000 and result["records"]:
-        verdict = "meets" if wall <= TARGET_SECONDS_100K else "MISSES"
-        lines.append(f"{pad}{verdict} the {TARGET_SECONDS_100K:.0f} s target for 100k tenants "
+    seconds, rss = TARGETS.get(tenants, (None, None))
+    if result["records"] and seconds is not None:
+        verdict = "meets" if wall <= seconds else "MISSES"
+        lines.append(f"{pad}{verdict} the {seconds:.0f} s target for {tenants:,} tenants "
                      f"with records ({wall:.1f} s wall, {cpu:.1f} s CPU)")
-    if tenants >= 1_000_000:
-        verdict = "meets" if result["rss_mib"] < TARGET_RSS_MIB_1M else "MISSES"
-        lines.append(f"{pad}{verdict} the {TARGET_RSS_MIB_1M:,.0f} MiB peak-RSS target")
+    if rss is not None:
+        verdict = "meets" if result["rss_mib"] < rss else "MISSES"
+        lines.append(f"{pad}{verdict} the {rss:,.0f} MiB peak-RSS target for "
+                     f"{tenants:,} tenants ({result['rss_mib']:,.0f} MiB)")
     return "\n".join(lines)
 
 
