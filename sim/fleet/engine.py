@@ -162,6 +162,7 @@ class FleetEngine:
         self.requests = 0
         self.completed = 0
         self._event_reads = 0
+        self._final_events: int | None = None  # the count at the horizon (_let_go)
         self.monitor = InvariantMonitor(self._violation, catalog, digits, self.policy,
                                         self.terms)
         self.hooks = resolve_hooks((self.monitor, *observers))
@@ -173,6 +174,8 @@ class FleetEngine:
         Read from the environment's event-id counter, so counting costs nothing per
         event. Each read takes one id; ids only order events, so that shifts nothing.
         """
+        if self._final_events is not None:
+            return self._final_events
         scheduled = next(self.env._eid) - self._event_reads
         self._event_reads += 1
         return scheduled - len(self.env._queue)
@@ -190,6 +193,33 @@ class FleetEngine:
         for row in self.active.values():  # still open at the horizon: outcome stays pending
             self.recorder.add("changes", change_row_tuple(row))
         self.active.clear()
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """The horizon: the processes still open are closed and their objects freed.
+
+        Their rows are recorded already (outcome pending) and nothing of theirs runs
+        again: the generators hold no ``finally``, so closing one only drops its frame.
+        Each waiting process and its event refer to each other, so without this only a
+        full garbage collection frees them: a saturated 10,000,000-tenant fleet ends with
+        about 1.8 million requests queued for a worker, and the collections at exit took
+        over three minutes after the run (issue 11). :attr:`events` keeps its count.
+        """
+        self._final_events = self.events
+        waiting = [entry[-1] for entry in self.env._queue]
+        waiting.extend(self.workers.queue)
+        self.env._queue.clear()
+        self.workers.queue.clear()
+        self.workers.users.clear()
+        for event in waiting:
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks or ():
+                process = getattr(callback, "__self__", None)
+                if isinstance(process, simpy.events.Process):
+                    process._generator.close()
+                    process._target = None
+        self.tenants.clear()
+        self._open_requests.clear()
 
     # ------------------------------------------------------------------ plumbing
 
