@@ -126,9 +126,17 @@ def test_a_run_restores_the_callers_garbage_collection_settings():
                              ["run.tenants=200", "run.horizon_days=30"])
     before_threshold = gc.get_threshold()
     assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
     simulate(scenario)  # the run's own objects are moved unwalked, never left frozen
     assert gc.get_threshold() == before_threshold
     assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
+    gc.disable()  # a caller that runs without the collector keeps it off
+    try:
+        simulate(scenario)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
     keep = [object() for _ in range(10)]
     gc.freeze()  # the caller freezes objects of its own: the run must not unfreeze them
     frozen = gc.get_freeze_count()
@@ -140,3 +148,35 @@ def test_a_run_restores_the_callers_garbage_collection_settings():
     finally:
         gc.unfreeze()
     assert keep
+
+
+def test_a_run_leaves_no_cyclic_garbage_per_request():
+    """Runs go without the cyclic collector (sim.fleet.runner._fewer_collections), which
+    is safe only while reference counting frees what a run drops: the unreachable cycles
+    left after a run (the model's own few) must not grow with the requests, saturated
+    queue and manual paths included."""
+    import gc
+
+    from sim.fleet.runner import simulate
+    from sim.fleet.scenario import load_scenario
+
+    def garbage(tenants: int, *overrides: str) -> tuple[int, int]:
+        scenario = load_scenario(SCENARIOS / "baseline.toml",
+                                 [f"run.tenants={tenants}", *overrides])
+        gc.collect()
+        gc.disable()
+        try:
+            model = simulate(scenario)
+            requests = model.requests
+            del model
+            return requests, gc.collect()
+        finally:
+            gc.enable()
+
+    small_requests, small = garbage(300)
+    # saturated: 1,045 requests still queued for the one worker at the horizon
+    saturated = ("capacity.workers=1", "capacity.switch.median=2000", "capacity.switch.cap=0")
+    for overrides in ((), saturated, ("demand.split_users_share=1.0",)):
+        requests, found = garbage(6_000, *overrides)
+        assert requests > 5 * small_requests
+        assert found < small + 100, (overrides, found, small)

@@ -33,7 +33,6 @@ from .scenario import Scenario, scenario_to_dict
 
 __all__ = ["POPULATION_COLUMNS", "RunResult", "base_currency", "run_scenario", "simulate"]
 
-GC_THRESHOLDS = (1_000_000, 50, 1_000)  # gc.set_threshold during a run (Python's: 700, 10, 10)
 
 S, INT, B = pa.string(), pa.int64(), pa.bool_()
 POPULATION_COLUMNS = (
@@ -106,29 +105,31 @@ def base_currency(scenario: Scenario, catalog: Catalog) -> str:
 
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """Run with rarer cyclic garbage collections, restoring the thresholds afterwards.
+    """Run without cyclic garbage collections, restoring the caller's settings afterwards.
 
     A large fleet keeps a million or so live objects (open requests, their processes and
     tenants, buffered record rows); with the default thresholds the collector walks them
-    hundreds of times and took about a third of a 1,000,000-tenant run. Almost all of
-    the model's garbage is freed by reference counting, so memory does not grow. A
-    youngest generation of a million objects (issue 11) means a 100,000-tenant run
-    hardly collects at all (a threshold of 100,000 still cost about 0.08 s of its 3 s).
-    Scopes nest: the outermost restores the caller's thresholds. Restored with the run's
-    young objects still counted, the next allocation would walk them all (about 0.07 s
-    per 100,000 tenants, for objects reference counting frees moments later), so the
-    outermost scope first moves them to the oldest generation unwalked (a freeze and
-    unfreeze), unless the caller keeps objects frozen itself.
+    hundreds of times and took about a third of a 1,000,000-tenant run, and even with a
+    youngest generation of a million objects its walks cost 0.7 s of that run (issue
+    11). A run makes no cyclic garbage per request: everything it drops is freed by
+    reference counting (test_fleet_scale: the garbage left after a run does not grow
+    with the fleet; the requests still open at the horizon are closed, see
+    :meth:`sim.fleet.engine.FleetEngine._let_go`), so the collector is switched off for
+    the run. Scopes nest: the outermost restores the caller's state. Switched back on
+    with the run's young objects still counted, the next allocation would walk them all,
+    so the outermost scope first moves them to the oldest generation unwalked (a freeze
+    and unfreeze), unless the caller keeps objects frozen itself.
     """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(*GC_THRESHOLDS)
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        if thresholds != GC_THRESHOLDS and not gc.get_freeze_count():
-            gc.freeze()
-            gc.unfreeze()
-        gc.set_threshold(*thresholds)
+        if enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
+            gc.enable()
 
 
 def run_scenario(scenario: Scenario, out_dir: Path, fmt: str = "parquet", trace: bool = False,
