@@ -45,7 +45,7 @@ from .streams import TenantStream, python_stream, tenant_keys, tenant_stream, te
 __all__ = ["FleetEngine", "InvariantViolation", "TenantStreams", "draw"]
 
 ARRIVAL_BATCH = 256  # tenants materialised ahead of their arrival, together
-PREDRAWN = 4  # draws per stream computed ahead, vectorised, for each arriving tenant
+PREDRAWN = 8  # draws per stream computed ahead, vectorised, for each arriving tenant
 # Purposes whose first draws are computed ahead for a batch of arriving tenants.
 BATCHED = ("admin", "durations", "decisions", "life")
 # term_end is pure and a fleet has few distinct (anchor, term) pairs: remember them.
