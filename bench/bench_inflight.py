@@ -72,25 +72,50 @@ def main(argv: list[str] | None = None) -> int:
     scenario = load_scenario(SCENARIO, [f"run.tenants={args.tenants}", *overrides])
     before = _rss_mib()
     started = time.perf_counter()
-    model = simulate(scenario)
-    queue = model.workers.queue
+    seen: dict[str, object] = {}
+    holder: list = []
+
+    def at_horizon(fraction: float) -> None:
+        # The last progress call comes before the run lets its open requests go.
+        if fraction >= 1.0 and holder:
+            model = holder[0]
+            queue = model.workers.queue
+            seen.update(queued=len(queue), tenants=len(model.tenants), rss=_rss_mib())
+            if queue:
+                request = queue[len(queue) // 2]
+                process = next(callback.__self__ for callback in request.callbacks
+                               if type(callback.__self__).__name__ == "Process")
+                seen["sizes"] = held_by(process, model)
+
+    import sim.fleet.runner as runner
+
+    original = runner.FleetModel
+
+    class Spied(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            holder.append(self)
+
+    runner.FleetModel = Spied
+    try:
+        model = simulate(scenario, progress=at_horizon)
+    finally:
+        runner.FleetModel = original
+    queued = seen.get("queued", 0)
     print(f"{args.tenants:,} tenants ({', '.join(overrides)}): {model.requests:,} requests, "
-          f"{len(queue):,} waiting for a worker at the horizon, {len(model.tenants):,} "
+          f"{queued:,} waiting for a worker at the horizon, {seen.get('tenants', 0):,} "
           f"tenants held; {time.perf_counter() - started:.1f} s")
-    if not queue:
+    if not queued:
         print("no queue: give fewer workers (--set capacity.workers=1) or more tenants")
         return 1
-    request = queue[len(queue) // 2]
-    process = next(callback.__self__ for callback in request.callbacks
-                   if type(callback.__self__).__name__ == "Process")
-    sizes = held_by(process, model)
+    sizes = seen["sizes"]
     total = sum(sizes.values())
     print(f"one queued request holds {total:,} bytes (sys.getsizeof, by type):")
     for name, size in sizes.most_common(14):
         print(f"  {size:>6,}  {name}")
-    grown = _rss_mib() - before
+    grown = seen["rss"] - before
     print(f"process RSS grew {grown:,.0f} MiB during the run: "
-          f"{grown * 2**20 / len(queue):,.0f} bytes per queued request, including the "
+          f"{grown * 2**20 / queued:,.0f} bytes per queued request, including the "
           "population columns and allocator overhead")
     return 0
 
