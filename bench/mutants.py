@@ -130,6 +130,18 @@ MUTANTS: tuple[Mutant, ...] = (
            "table = sums.reset_index()",
            ("tests/test_report_html.py", "tests/test_report.py", "tests/test_currencies.py"),
            "issue 12: the cash timeline has a row for every month"),
+    # ------------------------------------------------------------------ records (issue 11)
+    Mutant("records-chunk-boundary", "sim/fleet/records.py",
+           "        if self._batched >= self.chunk_rows:",
+           "        if self._batched > self.chunk_rows:",
+           ("tests/test_records_writer.py",), "a row group is exactly chunk_rows rows"),
+    Mutant("records-hex-zero", "sim/fleet/population.py",
+           "lead = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), width - 1)",
+           "lead = nonzero.argmax(axis=1)",
+           ("tests/test_records_writer.py",), "the hex of 0 is one digit, as format(0, 'x')"),
+    Mutant("fleet-keep-open-requests", "sim/fleet/engine.py",
+           "        self._let_go()\n", "        pass\n",
+           ("tests/test_fleet_scale.py",), "a run leaves no cyclic garbage per request"),
     # ------------------------------------------------------------------ harness
     Mutant("harness-minor-unit-class", "sim/harness/compare.py",
            'klass = "amount-minor-unit" if abs(model_amount - sut_amount) == step else "amount"',
