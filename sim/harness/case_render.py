@@ -26,6 +26,7 @@ from .cases import FORMAT, Case, Verdict, evaluate
 __all__ = ["evaluate_line", "verdict_line"]
 
 _JSON_BOOL = {True: "true", False: "false", None: "null"}
+_new_tuple = tuple.__new__
 
 
 def _texts(items: tuple[str, ...] | list[str]) -> str:
@@ -123,4 +124,5 @@ def evaluate_line(line: bytes, base: Catalog | None = None) -> str | None:
     fields = decode_case(line, base)
     if fields is None:
         return None
-    return verdict_line(evaluate(Case(*fields)))
+    # the fields are Case's, in order: the tuple becomes the Case without its constructor
+    return verdict_line(evaluate(_new_tuple(Case, fields)))
