@@ -102,13 +102,6 @@ class Population:
         return Population(self.scenario, self.catalog, self.plan_ids, self.countries,
                           self.add_on_ids, columns, self.names, index)
 
-    def domain(self, index: int) -> str:
-        name = self.names[index % len(self.names)]
-        return f"{name}-{index:x}.example"
-
-    def company(self, index: int) -> str:
-        return self.names[index % len(self.names)].replace("-", " ").title()
-
     def materialise(self, row: int) -> tuple[Tenant, TenantExtras]:
         """The tenant of `row` as light domain objects, for the rules layer and the
         processes (row i is tenant i unless rows were selected, :meth:`requesting`)."""
