@@ -151,7 +151,7 @@ def test_a_run_restores_the_callers_garbage_collection_settings():
 
 
 def test_a_run_leaves_no_cyclic_garbage_per_request():
-    """Runs go without the cyclic collector (sim.fleet.runner._fewer_collections), which
+    """Runs go without the cyclic collector (sim.fleet.runner._without_collections), which
     is safe only while reference counting frees what a run drops: the unreachable cycles
     left after a run (the model's own few) must not grow with the requests, saturated
     queue and manual paths included."""

@@ -69,7 +69,7 @@ def simulate(scenario: Scenario, recorder: Any = None, catalog: Catalog | None =
     # sim.fleet.ledger); `digits` is the base currency's, for the population's unpaid
     # balances (R-ELIG-09: only whether a balance is unpaid matters).
     digits = minor_unit(base_currency(scenario, catalog))
-    with _fewer_collections():
+    with _without_collections():
         with track(progress, "population"):
             population = requesting_population(scenario, catalog, digits, recorder)
         model = FleetModel(scenario, catalog, population, recorder or NullRecorder(), digits,
@@ -104,7 +104,7 @@ def base_currency(scenario: Scenario, catalog: Catalog) -> str:
 
 
 @contextmanager
-def _fewer_collections() -> Iterator[None]:
+def _without_collections() -> Iterator[None]:
     """Run without cyclic garbage collections, restoring the caller's settings afterwards.
 
     A large fleet keeps a million or so live objects (open requests, their processes and
@@ -162,7 +162,7 @@ def _run_into(scenario: Scenario, partial: Path, fmt: str, trace: bool, strict: 
     records_dir.mkdir(parents=True)
     recorder = Recorder(records_dir, fmt, trace=trace, population_columns=POPULATION_COLUMNS)
     phases = as_phases(progress)
-    with _fewer_collections():  # the last record chunks are written on close
+    with _without_collections():  # the last record chunks are written on close
         try:
             model = simulate(scenario, recorder, catalog, strict, phases)
         finally:
