@@ -93,8 +93,9 @@ class ChangeRequests:
         tenant.credit_check_pending = extras.life.pending(env.now)  # R-ELIG-03
         day = self.today()
         self.renew(subscription, day)
-        blockers = tuple(check(ChangeContext(tenant, subscription, current, target,
-                                             self.catalog), self.rules[tenant.billing_account]))
+        context = _new_tuple(ChangeContext, (tenant, subscription, current, target,
+                                             self.catalog))
+        blockers = tuple(check(context, self.rules[tenant.billing_account]))
         row.attempts += 1
         for hook in self.hooks.on_attempt:
             hook(row.request_id, day, tenant, subscription, current, target, blockers)

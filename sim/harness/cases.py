@@ -63,6 +63,8 @@ __all__ = [
     "verdict_to_json",
 ]
 
+_new_tuple = tuple.__new__
+
 FORMAT = 1
 # Semantic bounds (docs/cases.md; licenses and assigned users are
 # bounded by case_fields.MAX_LICENSES): far above any real tenant, low enough that no
@@ -305,22 +307,25 @@ def evaluate(case: Case) -> Verdict:
     current = plans[subscription.plan]
     policy = ROUNDING_POLICIES[case.rounding]
     account = tenant.billing_account
+    # NamedTuples built with tuple.__new__, without their Python-level constructors:
+    # this runs once per case of `evaluate` (issue 11).
     if request.kind == "change":
         target = plans[request.target_plan]
-        blockers = check(ChangeContext(tenant, subscription, current, target, case.catalog))
+        blockers = check(_new_tuple(ChangeContext,
+                                    (tenant, subscription, current, target, case.catalog)))
         if blockers:
-            return Verdict(case, tuple(blockers), False, None)
+            return _new_tuple(Verdict, (case, tuple(blockers), False, None))
         outcome = change_outcome(subscription, current, target, request.on, request.licenses,
                                  request.term, request.billing_frequency, request.schedule,
                                  account, case.digits, policy)
-        return Verdict(case, (), True, outcome)
+        return _new_tuple(Verdict, (case, (), True, outcome))
     if request.kind == "cancel":
         outcome = cancel_outcome(subscription, current, request.on, account, case.digits,
                                  policy)
     else:
         outcome = reduce_outcome(subscription, current, request.on, request.licenses, account,
                                  case.digits, policy)
-    return Verdict(case, (), None, outcome)
+    return _new_tuple(Verdict, (case, (), None, outcome))
 
 
 def verdict_to_json(verdict: Verdict, terms: BillingTerms = DEFAULT_TERMS) -> dict[str, Any]:
