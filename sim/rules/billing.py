@@ -174,7 +174,7 @@ def change_outcome(subscription: Subscription, current: Plan, target: Plan, on: 
                        old_cycle, on, digits, policy, "P-CHG-02")
     else:
         # P-CHG-03: the new subscription is anchored on `on`, first cycle in full.
-        new_cycle = ChargeCycle(0, on, add_months(on, new_months) - ONE_DAY)
+        new_cycle = _new_tuple(ChargeCycle, (0, on, add_months(on, new_months) - ONE_DAY))
         charge = _line("charge", new_id, target, target.price(term), new_months, licenses,
                        new_cycle, on, digits, policy, "P-CHG-03")
     return _new_tuple(BillingOutcome, (alignment, on, (credit, charge), 0, ()))
